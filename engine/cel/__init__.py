@@ -1,0 +1,1 @@
+"""CEL: one evaluator interface, two backends, and the extension functions packs may use."""

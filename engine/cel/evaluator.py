@@ -1,0 +1,76 @@
+"""The CEL evaluator contract every backend implements.
+
+Owns: `Backend`, `Environment`, `Program`, `Activation` protocols and the `CelError` tree.
+Called by: `engine.rules.compiling` (compile once per pack version) and
+`engine.rules.evaluating` (one activation per evaluation request).
+Must not import: anything else in `engine`.
+
+Contract:
+* `Backend.environment(variables)` builds an environment that declares the given
+  top-level variable names (all typed `dyn`) plus the extension library
+  (`engine.cel.k8slib`). Build it once per pack version, never per request.
+* `Environment.compile(source)` parses and, where the backend can, type-checks.
+  It raises `CelCompileError` carrying 1-based `line` and `column` when known.
+* `Environment.activation(bindings)` wraps plain JSON-like Python data
+  (dict, list, str, int, float, bool, None) for one evaluation request.
+* `Program.evaluate(activation)` returns plain Python data (dict, list, str, int,
+  float, bool, None, bytes) or raises `CelEvaluationError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class CelError(Exception):
+    """Base of every error the CEL layer raises."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class CelCompileError(CelError):
+    """A syntax, type-check or static-limit error found when compiling an expression."""
+
+
+class CelEvaluationError(CelError):
+    """A runtime error: no such key, overflow, division by zero, bad argument, budget."""
+
+
+class Activation(Protocol):
+    """Backend-specific bindings for one evaluation request; opaque to callers."""
+
+
+class Program(Protocol):
+    """A compiled expression, reusable across requests and threads."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def return_type(self) -> str:
+        """Checked result type: 'bool', 'string', 'int', 'list', 'map', ... or 'dyn'."""
+        ...
+
+    def evaluate(self, activation: Activation) -> Any: ...
+
+
+class Environment(Protocol):
+    """Declared variables plus function library; compiles expressions."""
+
+    def compile(self, source: str) -> Program: ...
+
+    def activation(self, bindings: Mapping[str, Any]) -> Activation: ...
+
+
+class Backend(Protocol):
+    """One CEL library behind the contract above."""
+
+    @property
+    def name(self) -> str: ...
+
+    def environment(self, variables: tuple[str, ...]) -> Environment: ...

@@ -1,0 +1,34 @@
+"""The repository keeps the shape DEVELOPERS.md asks for, and CI runs the README's test command."""
+
+import pathlib
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return [lines[i + 1] for i, line in enumerate(lines) if line == "```sh"]
+
+
+def test_readme_starts_with_exactly_two_commands() -> None:
+    commands = readme_commands()
+    assert len(commands) == 2
+    assert "jobset up" in commands[0]
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    extracted = subprocess.run(
+        ["awk", "/^```sh$/{getline; n++; if (n == 2) {print; exit}}", str(ROOT / "README.md")],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert extracted == readme_commands()[1]
+    assert "README.md" in script
+
+
+def test_top_level_layout() -> None:
+    for name in ["pyproject.toml", "engine", "rules", "schemas", "tests", "examples", "deploy",
+                 "README.md", "docs", "bench", ".ci/run"]:
+        assert (ROOT / name).exists(), name
