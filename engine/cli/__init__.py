@@ -1,0 +1,1 @@
+"""The `jobset` command line: the top layer; nothing imports it."""

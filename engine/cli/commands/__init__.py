@@ -1,0 +1,1 @@
+"""One module per `jobset` subcommand; each exposes `register(subparsers)`."""
