@@ -1,16 +1,18 @@
 """The CEL evaluator contract every backend implements.
 
-Owns: `Backend`, `Environment`, `Program`, `Activation` protocols and the `CelError` tree.
+Owns: `Backend`, `Environment`, `Program`, `Activation` protocols, the `Limits` value and the
+`CelError` tree.
 Called by: `engine.rules.compiling` (compile once per pack version) and
 `engine.rules.evaluating` (one activation per evaluation request).
 Must not import: anything else in `engine`.
 
 Contract:
-* `Backend.environment(variables)` builds an environment that declares the given
+* `Backend.environment(variables, limits=...)` builds an environment that declares the given
   top-level variable names (all typed `dyn`) plus the extension library
   (`engine.cel.k8slib`). Build it once per pack version, never per request.
 * `Environment.compile(source)` parses and, where the backend can, type-checks.
-  It raises `CelCompileError` carrying 1-based `line` and `column` when known.
+  It raises `CelCompileError` carrying 1-based `line` and `column` when known, and also
+  when the source breaks the environment's static `Limits`.
 * `Environment.activation(bindings)` wraps plain JSON-like Python data
   (dict, list, str, int, float, bool, None) for one evaluation request.
 * `Program.evaluate(activation)` returns plain Python data (dict, list, str, int,
@@ -19,6 +21,7 @@ Contract:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -39,6 +42,17 @@ class CelCompileError(CelError):
 
 class CelEvaluationError(CelError):
     """A runtime error: no such key, overflow, division by zero, bad argument, budget."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Static limits every compiled expression must respect (checked before parsing)."""
+
+    max_source_length: int = 10_000
+    max_comprehension_depth: int = 3
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class Activation(Protocol):
@@ -73,4 +87,6 @@ class Backend(Protocol):
     @property
     def name(self) -> str: ...
 
-    def environment(self, variables: tuple[str, ...]) -> Environment: ...
+    def environment(
+        self, variables: tuple[str, ...], *, limits: Limits = DEFAULT_LIMITS
+    ) -> Environment: ...

@@ -1,0 +1,133 @@
+"""The default CEL backend: cel-expr-python (Google's cel-cpp) behind the evaluator contract.
+
+Owns: `Backend`, its environments and programs; turning cel-cpp compile errors into
+`CelCompileError` with positions, error values into `CelEvaluationError`, and results into
+plain Python. Called by: `engine.cel.backends.get_backend`.
+Must not import: anything in `engine` but `engine.cel` (evaluator, limits).
+
+Results: uint becomes int, bytes stay bytes, a timestamp becomes its RFC 3339 string, a
+duration its CEL string form (`"3600s"`), a type its lowercase name. Activations wrap the
+caller's data lazily (no copy); make one per request, never reuse one across requests: cel-cpp
+keeps every evaluation's allocations in the activation's arena.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cel_expr_python import cel
+from cel_expr_python.ext import ext_optional, ext_strings
+
+from engine.cel import evaluator, limits
+
+NAME = "celexpr"
+
+_POSITION = re.compile(r"<input>:(\d+):(\d+):")
+_STATUS_PREFIX = re.compile(r"^[A-Z_]+: ")
+_STATUS_SUFFIX = re.compile(r" \[[A-Z_]+\]$")
+_SCALARS = (bool, int, float, str, type(None))
+
+
+class Program:
+    """A checked cel-cpp expression; thread-safe and reusable across requests."""
+
+    def __init__(self, source: str, expression: cel.Expression) -> None:
+        self._source = source
+        self._expression = expression
+        self._return_type = _type_name(expression.return_type())
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def return_type(self) -> str:
+        """Checked result type: 'bool', 'string', 'int', 'list', 'map', 'dyn', ..."""
+        return self._return_type
+
+    def evaluate(self, activation: evaluator.Activation) -> Any:
+        """Evaluate against one request's activation; plain Python out, or CelEvaluationError."""
+        value = self._expression.eval(activation)
+        if value.type() == cel.Type.ERROR:
+            raise evaluator.CelEvaluationError(str(value.value()))
+        return _plain(value.plain_value())
+
+
+class Environment:
+    """Declared `dyn` variables, the strings (v2) and optional extensions, and static limits."""
+
+    def __init__(self, variables: tuple[str, ...], limits_: evaluator.Limits) -> None:
+        self._limits = limits_
+        self._env = cel.NewEnv(
+            variables={name: cel.Type.DYN for name in variables},
+            extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional()],
+        )
+
+    def compile(self, source: str) -> Program:
+        """Check limits, parse and type-check; raise CelCompileError with line and column."""
+        limits.check(source, self._limits)
+        try:
+            expression = self._env.compile(source)
+        except (RuntimeError, ValueError) as error:
+            raise _compile_error(str(error)) from None
+        return Program(source, expression)
+
+    def activation(self, bindings: Mapping[str, Any]) -> evaluator.Activation:
+        """Wrap one request's JSON-like data; the data is read lazily, not copied."""
+        return self._env.Activation(dict(bindings))
+
+
+class Backend:
+    """cel-expr-python; environments are cached per (variables, limits)."""
+
+    @property
+    def name(self) -> str:
+        return NAME
+
+    def environment(
+        self, variables: tuple[str, ...], *, limits: evaluator.Limits = evaluator.DEFAULT_LIMITS
+    ) -> Environment:
+        """Build (or reuse) the environment declaring `variables` as `dyn`."""
+        return _environment(tuple(variables), limits)
+
+
+@functools.lru_cache(maxsize=64)
+def _environment(variables: tuple[str, ...], limits_: evaluator.Limits) -> Environment:
+    return Environment(variables, limits_)
+
+
+def _compile_error(text: str) -> evaluator.CelCompileError:
+    """cel-cpp reports `INVALID_ARGUMENT: ERROR: <input>:L:C: msg\\n | src\\n | ..^ [CODE]`."""
+    message = _STATUS_SUFFIX.sub("", _STATUS_PREFIX.sub("", text.strip(), count=1))
+    match = _POSITION.search(message)
+    if match is None:
+        return evaluator.CelCompileError(message)
+    return evaluator.CelCompileError(message, line=int(match[1]), column=int(match[2]))
+
+
+def _type_name(cel_type: cel.Type) -> str:
+    """'LIST<STRING>' -> 'list', 'MAP<STRING, DYN>' -> 'map', 'BOOL' -> 'bool'."""
+    return cel_type.name().split("<", 1)[0].lower()
+
+
+def _plain(value: Any) -> Any:
+    """Normalise `plain_value()` output to the contract's JSON-like types (copies only containers)."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.timedelta):
+        return format(value.total_seconds(), "f").rstrip("0").rstrip(".") + "s"
+    if isinstance(value, cel.Type):
+        return _type_name(value)
+    raise evaluator.CelEvaluationError(f"result of unsupported type {type(value).__name__}")
