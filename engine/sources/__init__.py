@@ -1,0 +1,1 @@
+"""Reading source documents (YAML) with the position of every field, for precise errors."""
