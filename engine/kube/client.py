@@ -1,0 +1,192 @@
+"""A thin asyncio client for the Kubernetes API that speaks plain JSON dicts.
+
+Owns: `Client` (get, list, create, update, update_status, patch, delete, watch), `PatchType`
+and `WatchEvent`. No generated model objects: every object is the dict the server sent, so a
+cache of tens of thousands of objects stays small. Requests go through aiohttp, paced by a
+client-side token bucket (spec §14.1 `clientConnection.qps`/`burst`) and identified by the
+user agent of spec §14.6. Failures raise the `errors.APIError` tree (drawn in `kube.errors`).
+Called by: `kube.informers`, `kube.leaderelection`, the executor, the manager, the CLI.
+Must not import: `planner`, `webhook`, `localcluster`, `cli`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from engine.kube import connection as connection_
+from engine.kube import errors, ratelimit, resources
+
+RawObject = dict[str, Any]
+WatchEvent = tuple[str, RawObject]  # (ADDED | MODIFIED | DELETED | BOOKMARK, object)
+
+_REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
+
+
+class PatchType(enum.StrEnum):
+    """The content types of PATCH."""
+
+    JSON = "application/json-patch+json"
+    MERGE = "application/merge-patch+json"
+    STRATEGIC = "application/strategic-merge-patch+json"
+    APPLY = "application/apply-patch+yaml"
+
+
+class Client:
+    """One API server connection; create it inside the event loop that uses it, `close()` it after."""
+
+    def __init__(self, conn: connection_.Connection) -> None:
+        self.connection = conn
+        self._bucket = ratelimit.TokenBucket(qps=conn.qps, burst=conn.burst)
+        self._session = aiohttp.ClientSession(
+            base_url=conn.host, headers=conn.headers(), json_serialize=json.dumps,
+            connector=aiohttp.TCPConnector(limit=256, ssl=conn.ssl_context if conn.ssl_context else False),
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._session.close()
+
+    async def get(self, resource: resources.Resource, name: str, *, namespace: str | None = None,
+                  subresource: str | None = None) -> RawObject:
+        """GET one object."""
+        return await self._call("GET", resource.path(namespace=namespace, name=name, subresource=subresource))
+
+    async def list(self, resource: resources.Resource, *, namespace: str | None = None,
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   resource_version: str | None = None, limit: int | None = None) -> RawObject:
+        """LIST a collection (all namespaces when `namespace` is None), following `continue` tokens."""
+        params = _params(labelSelector=label_selector, fieldSelector=field_selector,
+                         resourceVersion=resource_version, limit=limit)
+        path = resource.path(namespace=namespace)
+        page = await self._call("GET", path, params=params)
+        items = list(page.get("items") or [])
+        while (token := (page.get("metadata") or {}).get("continue")):
+            page = await self._call("GET", path, params={**params, "continue": token})
+            items.extend(page.get("items") or [])
+        page["items"] = items
+        page.setdefault("metadata", {}).pop("continue", None)
+        return page
+
+    async def create(self, resource: resources.Resource, body: RawObject, *, namespace: str | None = None,
+                     field_manager: str | None = None, dry_run: bool = False) -> RawObject:
+        """POST a new object; `namespace` defaults to the body's."""
+        namespace = namespace or body.get("metadata", {}).get("namespace")
+        params = _params(fieldManager=field_manager, dryRun="All" if dry_run else None)
+        return await self._call("POST", resource.path(namespace=namespace), params=params, body=body)
+
+    async def update(self, resource: resources.Resource, body: RawObject, *, field_manager: str | None = None) -> RawObject:
+        """PUT the object; its `metadata.resourceVersion`, if set, must still be current (else `Conflict`)."""
+        return await self._put(resource, body, subresource=None, field_manager=field_manager)
+
+    async def update_status(self, resource: resources.Resource, body: RawObject, *,
+                            field_manager: str | None = None) -> RawObject:
+        """PUT the object's status subresource."""
+        return await self._put(resource, body, subresource="status", field_manager=field_manager)
+
+    async def patch(self, resource: resources.Resource, name: str, patch: Any, *, namespace: str | None = None,
+                    patch_type: PatchType = PatchType.MERGE, subresource: str | None = None,
+                    field_manager: str | None = None, force: bool | None = None) -> RawObject:
+        """PATCH an object; server-side apply (`PatchType.APPLY`) needs `field_manager`."""
+        if patch_type is PatchType.APPLY and not field_manager:
+            raise ValueError("server-side apply needs a field_manager")
+        params = _params(fieldManager=field_manager, force=None if force is None else str(force).lower())
+        return await self._call("PATCH", resource.path(namespace=namespace, name=name, subresource=subresource),
+                                params=params, body=patch, content_type=patch_type.value)
+
+    async def delete(self, resource: resources.Resource, name: str, *, namespace: str | None = None,
+                     propagation: str | None = None, uid: str | None = None,
+                     resource_version: str | None = None, grace_period_seconds: int | None = None) -> RawObject:
+        """DELETE an object; `propagation` is Foreground, Background or Orphan; `uid` and
+        `resource_version` are preconditions (a mismatch raises `Conflict`)."""
+        options: RawObject = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if propagation:
+            options["propagationPolicy"] = propagation
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
+        if preconditions:
+            options["preconditions"] = preconditions
+        return await self._call("DELETE", resource.path(namespace=namespace, name=name), body=options)
+
+    async def watch(self, resource: resources.Resource, *, namespace: str | None = None,
+                    resource_version: str | None = None, label_selector: str | None = None,
+                    field_selector: str | None = None, timeout_seconds: int = 300,
+                    bookmarks: bool = True) -> AsyncIterator[WatchEvent]:
+        """Stream watch events until the server ends the stream; an in-stream ERROR raises its
+        `APIError` (410 `Gone` when `resource_version` is too old)."""
+        params = _params(watch="true", resourceVersion=resource_version, labelSelector=label_selector,
+                         fieldSelector=field_selector, timeoutSeconds=timeout_seconds,
+                         allowWatchBookmarks="true" if bookmarks else None)
+        await asyncio.sleep(self._bucket.reserve())
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
+        try:
+            async with self._session.get(resource.path(namespace=namespace), params=params, timeout=timeout) as response:
+                if response.status >= 400:
+                    raise await _error(response)
+                async for line in _lines(response.content):
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        raise errors.from_status(int(status.get("code") or 500), status)
+                    yield event["type"], event["object"]
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise errors.TransportError(f"watch {resource.plural}: {error!r}") from error
+
+    async def _put(self, resource: resources.Resource, body: RawObject, *, subresource: str | None,
+                   field_manager: str | None) -> RawObject:
+        metadata = body.get("metadata") or {}
+        if not metadata.get("name"):
+            raise ValueError(f"cannot update a {resource.kind} without metadata.name")
+        path = resource.path(namespace=metadata.get("namespace"), name=metadata["name"], subresource=subresource)
+        return await self._call("PUT", path, params=_params(fieldManager=field_manager), body=body)
+
+    async def _call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
+                    content_type: str = "application/json") -> RawObject:
+        await asyncio.sleep(self._bucket.reserve())
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": content_type} if data is not None else None
+        try:
+            async with self._session.request(method, path, params=params, data=data, headers=headers,
+                                             timeout=_REQUEST_TIMEOUT) as response:
+                if response.status >= 400:
+                    raise await _error(response)
+                decoded: RawObject = json.loads(await response.read())
+                return decoded
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise errors.TransportError(f"{method} {path}: {error!r}") from error
+
+
+def _params(**values: Any) -> dict[str, str]:
+    return {key: str(value) for key, value in values.items() if value is not None}
+
+
+async def _error(response: aiohttp.ClientResponse) -> errors.APIError:
+    text = (await response.read()).decode(errors="replace")
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        body = None
+    error = errors.from_status(response.status, body, text=text)
+    retry_after = response.headers.get("Retry-After")
+    if isinstance(error, errors.TooManyRequests) and retry_after and retry_after.isdigit():
+        error.status.setdefault("details", {}).setdefault("retryAfterSeconds", int(retry_after))
+    return error
+
+
+async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """Newline-delimited chunks of any length (aiohttp's readline caps line length)."""
+    pending = b""
+    async for chunk in stream.iter_any():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
