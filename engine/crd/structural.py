@@ -1,0 +1,68 @@
+"""Kubernetes structural-schema operations on custom resources: the public face of `engine.crd`.
+
+Owns: `CompiledSchema` (compile an `openAPIV3Schema` once per CRD version, CEL rules
+included; then `apply_defaults`, `prune` and `validate` objects as kube-apiserver does),
+and re-exports `FieldError` and `SchemaError`.
+Called by: the embedded API server (any CRD) and `jobset lint`, through
+`from engine.crd import structural`.
+Must not import: controller code (`rules`, `planner`, `kube`, `webhook`, `model`); only
+`engine.cel` and `engine.crd`.
+
+Typical request path, in kube-apiserver's order::
+
+    schema = structural.CompiledSchema(crd_version["schema"]["openAPIV3Schema"])
+    unknown = schema.prune(obj)          # strict field validation rejects when non-empty
+    schema.apply_defaults(obj)
+    errors = schema.validate(obj, old)   # old=None on create
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.cel import evaluator
+from engine.crd import celrules, defaulting, fielderrors, nodes, pruning, validation
+
+FieldError = fielderrors.FieldError
+SchemaError = nodes.SchemaError
+
+__all__ = ["CompiledSchema", "FieldError", "SchemaError"]
+
+
+class CompiledSchema:
+    """One CRD version's schema, parsed and with its CEL rules compiled; reusable and read-only."""
+
+    def __init__(self, openapi_v3_schema: dict[str, Any], *, backend: evaluator.Backend | None = None) -> None:
+        environment = _environment(openapi_v3_schema, backend)
+        self._root = nodes.compile_schema(openapi_v3_schema, environment)
+
+    def apply_defaults(self, obj: dict[str, Any]) -> None:
+        """Apply structural defaults in place (and drop nulls of non-nullable, undefaulted fields)."""
+        defaulting.apply_defaults(self._root, obj)
+
+    def prune(self, obj: dict[str, Any]) -> list[str]:
+        """Remove unknown fields in place; return their field paths (`spec.foo`, `metadata.labels`...)."""
+        return pruning.prune(self._root, obj, "", root=True)
+
+    def validate(self, obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[FieldError]:
+        """Schema and CEL errors of `obj`; pass the stored object as `old` on update."""
+        previous = nodes.MISSING if old is None else old
+        return validation.validate(self._root, _without_root_metadata(obj), previous, "")
+
+
+def _environment(schema: dict[str, Any], backend: evaluator.Backend | None) -> Any:
+    """A CEL environment only when the schema has rules, so rule-free schemas need no backend."""
+    if "x-kubernetes-validations" not in repr(schema):
+        return None
+    if backend is None:
+        from engine.cel import backends  # imported lazily: it loads the CEL library
+
+        backend = backends.get_backend()
+    return backend.environment(celrules.VARIABLES)
+
+
+def _without_root_metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    """The root `metadata` is the API server's business (ObjectMeta), not the schema's."""
+    if isinstance(obj, dict) and "metadata" in obj:
+        return {name: value for name, value in obj.items() if name != "metadata"}
+    return obj
