@@ -22,7 +22,7 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_optional, ext_strings
 
-from engine.cel import evaluator, limits
+from engine.cel import evaluator, k8slib, limits
 
 NAME = "celexpr"
 
@@ -30,6 +30,15 @@ _POSITION = re.compile(r"<input>:(\d+):(\d+):")
 _STATUS_PREFIX = re.compile(r"^[A-Z_]+: ")
 _STATUS_SUFFIX = re.compile(r" \[[A-Z_]+\]$")
 _SCALARS = (bool, int, float, str, type(None))
+_TYPES = {
+    "bool": cel.Type.BOOL,
+    "int": cel.Type.INT,
+    "string": cel.Type.STRING,
+    "dyn": cel.Type.DYN,
+    "list": cel.Type.List(cel.Type.DYN),
+    "list<string>": cel.Type.List(cel.Type.STRING),
+    "list<int>": cel.Type.List(cel.Type.INT),
+}
 
 
 class Program:
@@ -51,20 +60,23 @@ class Program:
 
     def evaluate(self, activation: evaluator.Activation) -> Any:
         """Evaluate against one request's activation; plain Python out, or CelEvaluationError."""
-        value = self._expression.eval(activation)
+        try:
+            value = self._expression.eval(activation)
+        except RuntimeError as error:  # e.g. a Python function returned an unsupported type
+            raise evaluator.CelEvaluationError(_strip_code(str(error))) from None
         if value.type() == cel.Type.ERROR:
             raise evaluator.CelEvaluationError(str(value.value()))
         return _plain(value.plain_value())
 
 
 class Environment:
-    """Declared `dyn` variables, the strings (v2) and optional extensions, and static limits."""
+    """Declared `dyn` variables, strings (v2), optional, `k8slib`, and static limits."""
 
     def __init__(self, variables: tuple[str, ...], limits_: evaluator.Limits) -> None:
         self._limits = limits_
         self._env = cel.NewEnv(
             variables={name: cel.Type.DYN for name in variables},
-            extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional()],
+            extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional(), _library()],
         )
 
     def compile(self, source: str) -> Program:
@@ -100,13 +112,33 @@ def _environment(variables: tuple[str, ...], limits_: evaluator.Limits) -> Envir
     return Environment(variables, limits_)
 
 
+@functools.cache
+def _library() -> cel.CelExtension:
+    """`k8slib.FUNCTIONS` as one extension, so list `indexOf` merges with the string one."""
+    return cel.CelExtension("jobset_k8slib", [
+        cel.FunctionDecl(function.name, [
+            cel.Overload(
+                overload.id, _TYPES[overload.result], [_TYPES[p] for p in overload.params],
+                is_member=overload.member, impl=overload.impl,
+            )
+            for overload in function.overloads
+        ])
+        for function in k8slib.FUNCTIONS
+    ])
+
+
 def _compile_error(text: str) -> evaluator.CelCompileError:
     """cel-cpp reports `INVALID_ARGUMENT: ERROR: <input>:L:C: msg\\n | src\\n | ..^ [CODE]`."""
-    message = _STATUS_SUFFIX.sub("", _STATUS_PREFIX.sub("", text.strip(), count=1))
+    message = _strip_code(text)
     match = _POSITION.search(message)
     if match is None:
         return evaluator.CelCompileError(message)
     return evaluator.CelCompileError(message, line=int(match[1]), column=int(match[2]))
+
+
+def _strip_code(text: str) -> str:
+    """`INVALID_ARGUMENT: msg [INVALID_ARGUMENT]` -> `msg`."""
+    return _STATUS_SUFFIX.sub("", _STATUS_PREFIX.sub("", text.strip(), count=1))
 
 
 def _type_name(cel_type: cel.Type) -> str:
