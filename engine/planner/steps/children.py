@@ -1,0 +1,55 @@
+"""Step 14 of spec §8: create missing child Jobs (spec §9.1), gated by dependsOn (§10.11),
+InOrder startup (§10.12) and BlockingRecreate (§10.9).
+
+Called by: `engine.planner.reconcile`. Consults rules/jobset-startup through
+`engine.planner.gating`; objects come from `engine.planner.construction`.
+Must not import: `engine.kube`, other steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.model import keys, names
+from engine.planner import conditions, construction, context, gating, observed, plan
+
+ORIGIN = "step children (§10.12)"
+
+
+def run(ctx: context.Context) -> context.StepOutcome:
+    """CreateJob for every expected Job whose name is free, replicated job by replicated job."""
+    if (ctx.spec.get("failurePolicy") or {}).get("restartStrategy") == "BlockingRecreate" and ctx.children.previous:
+        return context.StepOutcome(trace=("children: BlockingRecreate waits for previous Jobs (§10.9)",))
+    gates = gating.gates(ctx)
+    ordered = gating.in_order(ctx) and not ctx.spec.get("suspend")
+    actions: list[plan.Action] = []
+    for rj in ctx.spec.get("replicatedJobs") or []:
+        gate = gates[rj["name"]]
+        if not gate.dependencies_met or (ordered and gate.all_replicas_started):
+            continue
+        actions.extend(_missing_jobs(ctx, rj))
+        if ordered:
+            return _with_startup(ctx, actions, keys.CONDITION_STARTUP_IN_PROGRESS,
+                                 keys.REASON_IN_ORDER_IN_PROGRESS, keys.MESSAGE_IN_ORDER_IN_PROGRESS)
+    if ordered:
+        return _with_startup(ctx, actions, keys.CONDITION_STARTUP_COMPLETED,
+                             keys.REASON_IN_ORDER_COMPLETED, keys.MESSAGE_IN_ORDER_COMPLETED)
+    return context.StepOutcome(actions=tuple(actions))
+
+
+def _missing_jobs(ctx: context.Context, rj: Mapping[str, Any]) -> list[plan.CreateJob]:
+    """Jobs of `rj` with no child of the same name in any bucket (spec §9.1)."""
+    existing = {observed.name_of(job) for job in ctx.children.all()}
+    source = {**ctx.jobset, "status": dict(ctx.status)}
+    return [plan.CreateJob(job=construction.job(source, rj, index, ctx.observed.feature_gates),
+                           origin="step children (§9.1)")
+            for index in range(int(rj.get("replicas", 1)))
+            if names.job_name(ctx.name, rj["name"], index) not in existing]
+
+
+def _with_startup(ctx: context.Context, actions: list[plan.Action], kind: str, reason: str,
+                  message: str) -> context.StepOutcome:
+    status, events = context.set_conditions(ctx, [conditions.Condition(kind, "True", reason, message,
+                                                                       origin=ORIGIN)])
+    return context.StepOutcome(actions=tuple(actions) + events, status=status if events else None)

@@ -1,0 +1,22 @@
+"""Step 12 of spec §8: ensure the PVCs of `volumeClaimPolicies` exist (spec §9.8).
+
+Called by: `engine.planner.reconcile`. Consults no decision pack; objects come from
+`engine.planner.construction`. Existing PVCs are left untouched; PVCs are never deleted.
+Must not import: `engine.kube`, other steps.
+"""
+
+from __future__ import annotations
+
+from engine.planner import construction, context, observed, plan
+
+
+def run(ctx: context.Context) -> context.StepOutcome:
+    """One CreatePVC per policy template whose PVC is not observed, in policy then template order."""
+    existing = {observed.name_of(pvc) for pvc in ctx.observed.pvcs}
+    actions = []
+    for policy in ctx.spec.get("volumeClaimPolicies") or []:
+        for template in policy.get("templates") or []:
+            pvc = construction.pvc(ctx.jobset, policy, template)
+            if observed.name_of(pvc) not in existing:
+                actions.append(plan.CreatePVC(pvc=pvc))
+    return context.StepOutcome(actions=tuple(actions))

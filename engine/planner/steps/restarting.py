@@ -1,0 +1,26 @@
+"""Step 8 of spec §8: `RestartingJobSet=False` (`JobsReady`) once every expected Job is ready (§10.9).
+
+Called by: `engine.planner.reconcile`. Consults no pack; the condition engine (§10.4) makes
+this a no-op unless a restart already created the condition.
+Must not import: `engine.kube`, other steps.
+"""
+
+from __future__ import annotations
+
+from engine.model import keys
+from engine.planner import conditions, context
+
+
+def run(ctx: context.Context) -> context.StepOutcome:
+    """Flip RestartingJobSet to False when not suspended and Σ(ready+succeeded) == Σ replicas."""
+    if ctx.spec.get("suspend"):
+        return context.StepOutcome()
+    expected = sum(int(rj.get("replicas", 1)) for rj in ctx.spec.get("replicatedJobs") or [])
+    started = sum(entry.get("ready", 0) + entry.get("succeeded", 0)
+                  for entry in ctx.status.get("replicatedJobsStatus") or [])
+    if started != expected:
+        return context.StepOutcome()
+    status, events = context.set_conditions(ctx, [conditions.Condition(
+        keys.CONDITION_RESTARTING, "False", keys.REASON_JOBS_READY, keys.MESSAGE_JOBS_READY,
+        origin="step restarting (§8 step 8)")])
+    return context.StepOutcome(actions=events, status=status if events else None)
