@@ -1,10 +1,9 @@
-"""The pure reconcile planner: `plan(observed, packs) -> Plan`, no I/O, no clock.
+"""The pure reconcile planner: `plan_pass(observed, packs) -> plan.Plan`, no I/O, no clock.
 
-Re-exports the public surface; inside `engine`, import the modules themselves.
+Re-exports the entry point; inside `engine`, import the modules themselves
+(`from engine.planner import plan, reconcile`). The module `plan` holds the values.
 """
 
-from engine.planner.observed import Observed
-from engine.planner.plan import Plan
-from engine.planner.reconcile import plan_pass as plan
+from engine.planner.reconcile import plan_pass
 
-__all__ = ["Observed", "Plan", "plan"]
+__all__ = ["plan_pass"]

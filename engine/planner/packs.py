@@ -1,7 +1,8 @@
 """The seam between the planner and the rule-pack engine: decisions in, typed params out.
 
 Owns: `Decision` (one action a decision pack yielded, with the `pack@version/rule` that
-yielded it), the `Packs` protocol the steps call, and `DecisionError` (a pack that could not
+yielded it), the `Packs` protocol the steps call, `RegistryPacks` (that protocol over an
+`engine.rules.registry.Registry`), `load` and `DecisionError` (a pack that could not
 decide: runtime CEL error under failurePolicy Fail, or a budget overrun).
 Called by: the planner steps (through `context.Context.packs`) and `engine.planner.reconcile`.
 Must not import: `engine.kube`, `engine.webhook`, `engine.localcluster`.
@@ -20,8 +21,11 @@ declares in `spec.actions`):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import pathlib
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
+
+from engine.rules import decisions, loading, problems, registry
 
 
 class DecisionError(Exception):
@@ -47,3 +51,36 @@ class Packs(Protocol):
     def derive(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The subject input as patched by every pack of a patch phase (`status`, `construct`)."""
         ...
+
+
+class RegistryPacks:
+    """`Packs` over the active packs of a rules registry (hot reload stays the registry's job)."""
+
+    def __init__(self, rules: registry.Registry) -> None:
+        self.registry = rules
+
+    def decide(self, phase: str, inputs: Mapping[str, Any]) -> tuple[Decision, ...]:
+        """The actions of every pack of `phase`, in load order."""
+        result = self._evaluate(phase, "jobset", inputs)
+        return tuple(Decision(a.type, a.params, a.origin) for a in result.actions)
+
+    def derive(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The subject as patched by every pack of `phase`."""
+        patched: dict[str, Any] = self._evaluate(phase, subject, inputs).subject
+        return patched
+
+    def _evaluate(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> decisions.Result:
+        try:
+            result = self.registry.evaluate_phase(phase, inputs, subject=subject)
+        except ValueError as error:
+            raise DecisionError(f"phase {phase}: {error}") from None
+        if result.errors:
+            raise DecisionError("; ".join(f"{e.origin}: {e.message}" for e in result.errors))
+        return result
+
+
+def load(directories: Sequence[pathlib.Path] = ()) -> tuple[RegistryPacks, list[problems.Problem]]:
+    """Packs from the built-in `rules/` then `directories`; also returns every load problem."""
+    rules = registry.Registry()
+    found = rules.load([loading.builtin_directory(), *directories])
+    return RegistryPacks(rules), found
