@@ -1,9 +1,9 @@
 """The CEL function library every backend registers, implemented once in plain Python.
 
-Owns: `FUNCTIONS`, a backend-neutral table of function declarations (name, overloads with
-parameter and result type names, Python implementation). Called by: each module in
-`engine.cel.backends`, which turns the table into its own declarations.
-Must not import: anything in `engine` (it works on plain Python values only).
+Owns: `FUNCTIONS`, the backend-neutral declarations (`engine.cel.declarations`) of the
+functions below, and their implementations on plain Python values. Called by: each module in
+`engine.cel.backends`, which registers the table. Must not import: anything in `engine`
+outside `engine.cel`.
 
 Kubernetes lists (members of a list):
 * `l.isSorted() -> bool`: elements are in ascending order.
@@ -36,7 +36,6 @@ Strings (both backends; cel-expr's own strings extension, version 2, where it ha
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import functools
 import hashlib
@@ -45,26 +44,7 @@ from typing import Any
 
 import re2
 
-from engine.cel import k8svalidation
-
-
-@dataclasses.dataclass(frozen=True)
-class Overload:
-    """One signature: type names are 'bool', 'int', 'string', 'dyn', 'list', 'list<T>'."""
-
-    id: str
-    params: tuple[str, ...]
-    result: str
-    impl: Callable[..., Any]
-    member: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Function:
-    """A named function with its overloads."""
-
-    name: str
-    overloads: tuple[Overload, ...]
+from engine.cel import declarations, k8svalidation
 
 
 # --- Kubernetes lists -------------------------------------------------------------------------
@@ -296,7 +276,7 @@ def _set_in_list(node: list[Any], head: str, rest: list[str], value: Any, pointe
 
 
 def json_overlay(target: Any, source: Any, pointers: list[str]) -> Any:
-    """Copy of target where each pointer's value comes from source (removed when source has none)."""
+    """Copy of target with each pointer's value taken from source (removed if source has none)."""
     result = target
     for pointer in pointers:
         tokens = _tokens(pointer)
@@ -304,43 +284,40 @@ def json_overlay(target: Any, source: Any, pointers: list[str]) -> Any:
     return result
 
 
-def _overload(name: str, params: tuple[str, ...], result: str, impl: Callable[..., Any],
-              *, member: bool = False) -> Overload:
-    suffix = "_".join(p.replace("<", "_").replace(">", "") for p in params)
-    return Overload(f"k8slib_{name}_{suffix}", params, result, impl, member)
+def _one(name: str, params: tuple[str, ...], result: str, impl: Callable[..., Any],
+         *, member: bool = False) -> declarations.Function:
+    """A function with a single overload."""
+    return declarations.Function(
+        name, (declarations.overload(name, params, result, impl, member=member),))
 
 
-def _validator(name: str, impl: Callable[[str], list[str]]) -> Function:
-    return Function(name, (_overload(name, ("string",), "list<string>", impl),))
-
-
-FUNCTIONS: tuple[Function, ...] = (
-    Function("isSorted", (_overload("isSorted", ("list",), "bool", is_sorted, member=True),)),
-    Function("sum", (_overload("sum", ("list",), "dyn", list_sum, member=True),)),
-    Function("min", (_overload("min", ("list",), "dyn", list_min, member=True),)),
-    Function("max", (_overload("max", ("list",), "dyn", list_max, member=True),)),
-    Function("indexOf", (_overload("indexOf", ("list", "dyn"), "int", index_of, member=True),)),
-    Function("lastIndexOf", (
-        _overload("lastIndexOf", ("list", "dyn"), "int", last_index_of, member=True),)),
-    Function("find", (_overload("find", ("string", "string"), "string", find, member=True),)),
-    Function("findAll", (
-        _overload("findAll", ("string", "string"), "list<string>", find_all, member=True),
-        _overload("findAll", ("string", "string", "int"), "list<string>", find_all,
-                  member=True),
+FUNCTIONS: tuple[declarations.Function, ...] = (
+    _one("isSorted", ("list",), "bool", is_sorted, member=True),
+    _one("sum", ("list",), "dyn", list_sum, member=True),
+    _one("min", ("list",), "dyn", list_min, member=True),
+    _one("max", ("list",), "dyn", list_max, member=True),
+    _one("indexOf", ("list", "dyn"), "int", index_of, member=True),
+    _one("lastIndexOf", ("list", "dyn"), "int", last_index_of, member=True),
+    _one("find", ("string", "string"), "string", find, member=True),
+    declarations.Function("findAll", (
+        declarations.overload("findAll", ("string", "string"), "list<string>", find_all,
+                              member=True),
+        declarations.overload("findAll", ("string", "string", "int"), "list<string>", find_all,
+                              member=True),
     )),
-    Function("sha1", (_overload("sha1", ("string",), "string", sha1),)),
-    Function("range", (_overload("range", ("int",), "list<int>", int_range),)),
-    Function("reSearch", (_overload("reSearch", ("string", "string"), "bool", re_search),)),
-    _validator("dns1123LabelErrors", k8svalidation.dns1123_label_errors),
-    _validator("dns1123SubdomainErrors", k8svalidation.dns1123_subdomain_errors),
-    _validator("dns1035LabelErrors", k8svalidation.dns1035_label_errors),
-    _validator("labelValueErrors", k8svalidation.label_value_errors),
-    _validator("qualifiedNameErrors", k8svalidation.qualified_name_errors),
-    _validator("domainPrefixedPathErrors", k8svalidation.domain_prefixed_path_errors),
-    Function("semanticEqual", (
-        _overload("semanticEqual", ("dyn", "dyn"), "bool", semantic_equal),)),
-    Function("jsonOverlay", (
-        _overload("jsonOverlay", ("dyn", "dyn", "list<string>"), "dyn", json_overlay),)),
+    _one("sha1", ("string",), "string", sha1),
+    _one("range", ("int",), "list<int>", int_range),
+    _one("reSearch", ("string", "string"), "bool", re_search),
+    _one("dns1123LabelErrors", ("string",), "list<string>", k8svalidation.dns1123_label_errors),
+    _one("dns1123SubdomainErrors", ("string",), "list<string>",
+         k8svalidation.dns1123_subdomain_errors),
+    _one("dns1035LabelErrors", ("string",), "list<string>", k8svalidation.dns1035_label_errors),
+    _one("labelValueErrors", ("string",), "list<string>", k8svalidation.label_value_errors),
+    _one("qualifiedNameErrors", ("string",), "list<string>", k8svalidation.qualified_name_errors),
+    _one("domainPrefixedPathErrors", ("string",), "list<string>",
+         k8svalidation.domain_prefixed_path_errors),
+    _one("semanticEqual", ("dyn", "dyn"), "bool", semantic_equal),
+    _one("jsonOverlay", ("dyn", "dyn", "list<string>"), "dyn", json_overlay),
 )
 
 NAMES: frozenset[str] = frozenset(function.name for function in FUNCTIONS)

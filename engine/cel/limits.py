@@ -36,8 +36,8 @@ def check(source: str, limits: evaluator.Limits) -> None:
     """Raise `CelCompileError` when `source` breaks `limits`; positions are 1-based."""
     if len(source) > limits.max_source_length:
         raise evaluator.CelCompileError(
-            f"ERROR: <input>:1:1: expression is {len(source)} characters long; it must be no more than "
-            f"{limits.max_source_length} characters",
+            f"ERROR: <input>:1:1: expression is {len(source)} characters long; "
+            f"it must be no more than {limits.max_source_length} characters",
             line=1, column=1,
         )
     _check_nesting(source, limits.max_comprehension_depth)

@@ -20,6 +20,7 @@ ENV_VAR = "JOBSET_CEL_BACKEND"
 
 _MODULES = {
     "celexpr": "engine.cel.backends.celexpr",
+    "celpy": "engine.cel.backends.celpy",
 }
 
 

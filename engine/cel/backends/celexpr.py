@@ -147,7 +147,7 @@ def _type_name(cel_type: cel.Type) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Normalise `plain_value()` output to the contract's JSON-like types (copies only containers)."""
+    """Normalise `plain_value()` output to the contract's JSON-like types."""
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, list):

@@ -14,8 +14,13 @@ VARIABLES = ("object", "item")
 
 
 @pytest.fixture(params=backends.available_backends())
-def env(request: pytest.FixtureRequest) -> evaluator.Environment:
-    return backends.get_backend(request.param).environment(VARIABLES)
+def name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def env(name: str) -> evaluator.Environment:
+    return backends.get_backend(name).environment(VARIABLES)
 
 
 def run(env: evaluator.Environment, source: str, obj: Any = None) -> Any:
@@ -63,8 +68,12 @@ def test_min_max(env: evaluator.Environment, source: str, expected: Any) -> None
 
 
 @pytest.mark.parametrize("source", ["[].min()", "[].max()"])
-def test_min_max_of_empty_list_is_an_error(env: evaluator.Environment, source: str) -> None:
-    assert "empty list" in fails(env, source)
+def test_min_max_of_empty_list_is_an_error(
+    name: str, env: evaluator.Environment, source: str
+) -> None:
+    # cel-python evaluates `l.min()` with a built-in macro of its own, never calling ours
+    expected = "empty" if name == "celpy" and "min" in source else "empty list"
+    assert expected in fails(env, source)
 
 
 def test_sum_of_mixed_types_is_an_error(env: evaluator.Environment) -> None:
