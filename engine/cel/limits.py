@@ -19,16 +19,21 @@ COMPREHENSIONS = frozenset({
 
 # One token per match: comments, string literals (any prefix, any quoting), identifiers,
 # then any other single character. Only brackets, dots and identifiers matter below.
+_QUOTED = "|".join((
+    r"'{3}(?:\\.|[^\\])*?'{3}", r'"{3}(?:\\.|[^\\])*?"{3}',
+    r"'(?:\\.|[^\\'\n])*'", r'"(?:\\.|[^\\"\n])*"',
+))
+_RAW = "|".join((r"'{3}.*?'{3}", r'"{3}.*?"{3}', r"'[^'\n]*'", r'"[^"\n]*"'))
 _TOKEN = re.compile(
-    r"""
-      (?P<comment>//[^\n]*)
-    | (?P<string>(?:[rR][bB]?|[bB][rR]?)?(?:'''(?:\\.|[^\\])*?'''|\"\"\"(?:\\.|[^\\])*?\"\"\"
-                 |'(?:\\.|[^\\'\n])*'|"(?:\\.|[^\\"\n])*"))
-    | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<space>\s+)
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
+    "|".join((
+        r"(?P<comment>//[^\n]*)",
+        rf"(?P<raw>(?:[bB]?[rR]|[rR][bB])(?:{_RAW}))",
+        rf"(?P<string>[bB]?(?:{_QUOTED}))",
+        r"(?P<ident>[A-Za-z_][A-Za-z0-9_]*)",
+        r"(?P<space>\s+)",
+        r"(?P<other>.)",
+    )),
+    re.DOTALL,
 )
 
 

@@ -341,3 +341,54 @@ def test_timestamp_and_duration_arithmetic(env: evaluator.Environment) -> None:
               "timestamp('2020-01-01T00:30:00Z')")
     assert run(env, source) is True
     assert run(env, "duration('90s') < duration('2m')") is True
+
+
+# --- static limits -----------------------------------------------------------------------------
+
+def nested(depth: int) -> str:
+    """`l.all(x0, l.all(x1, ... true))` with `depth` comprehensions."""
+    source = "true"
+    for level in reversed(range(depth)):
+        source = f"object.spec.names.all(x{level}, {source})"
+    return source
+
+
+def test_source_length_limit(env: evaluator.Environment) -> None:
+    padded = "true" + " " * (10_000 - 4)
+    assert run(env, padded) is True
+    error = compile_error(env, padded + " ")
+    assert "must be no more than 10000 characters" in error.message
+    assert (error.line, error.column) == (1, 1)
+
+
+def test_comprehension_nesting_limit(env: evaluator.Environment) -> None:
+    assert run(env, nested(3)) is True
+    error = compile_error(env, nested(4))
+    assert "nests more than 3 comprehensions deep" in error.message
+    assert (error.line, error.column) == (1, nested(4).index("all(x3") + 1)
+
+
+@pytest.mark.parametrize("macro", ["exists", "exists_one", "map", "filter"])
+def test_every_comprehension_macro_counts(env: evaluator.Environment, macro: str) -> None:
+    inner = f"object.spec.names.{macro}(n, n == 'a')"
+    source = f"[1].all(a, [1].all(b, [1].all(c, {inner} == {inner})))"
+    assert "comprehension" in compile_error(env, source).message
+
+
+@pytest.mark.parametrize("source", [
+    "object.spec.names.map(n, n).filter(n, n == 'a').all(n, n == 'a')",  # chained, not nested
+    "[1].all(a, [1].all(b, [1].all(c, '.all(d, .exists(e, true))' != '')))",  # in a string
+    "[1].all(a, [1].all(b, [1].all(c, true // .all(d, true)\n)))",  # in a comment
+    "[1].all(a, [1].all(b, [1].exists(c, true))) && [1].all(d, [1].all(e, [1].all(f, true)))",
+])
+def test_nesting_is_measured_lexically(env: evaluator.Environment, source: str) -> None:
+    assert run(env, source) is True
+
+
+def test_limits_are_configurable(name: str) -> None:
+    tight = evaluator.Limits(max_source_length=30, max_comprehension_depth=1)
+    env = backends.get_backend(name).environment(VARIABLES, limits=tight)
+    assert "no more than 30 characters" in compile_error(env, "1" + " + 1" * 10).message
+    error = compile_error(env, "[1].all(a, [1].all(b, true))")
+    assert "more than 1 comprehensions" in error.message
+    assert env.compile("[1].all(a, a > 0)").source == "[1].all(a, a > 0)"
