@@ -42,7 +42,8 @@ def ours() -> structural.CompiledSchema:
 
 @pytest.fixture(scope="module")
 def upstream() -> structural.CompiledSchema:
-    crd = yaml.safe_load((SHARED / "upstream-crd" / "jobset.x-k8s.io_jobsets.yaml").read_text())
+    text = (SHARED / "upstream-crd" / "jobset.x-k8s.io_jobsets.yaml").read_text()
+    crd = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return structural.CompiledSchema(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
 
 
