@@ -84,6 +84,8 @@ def compile_rules(entries: object, environment: Any, location: str) -> tuple[Rul
 def _compile(entry: object, environment: Any, location: str) -> Rule:
     if not isinstance(entry, dict) or not isinstance(entry.get("rule"), str):
         raise RuleError(location, "each validation needs a string 'rule'")
+    if entry.get("optionalOldSelf"):
+        raise RuleError(f"{location}.optionalOldSelf", "optionalOldSelf is not supported")
     reason = entry.get("reason", fielderrors.INVALID)
     if reason not in REASONS:
         raise RuleError(f"{location}.reason", f"unsupported reason {reason!r}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.crd import fielderrors, formats, nodes
+from engine.crd import embedded, fielderrors, formats, nodes
 
 MISSING = nodes.MISSING
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
@@ -39,6 +39,8 @@ def _walk(node: nodes.Node, value: object, old: object, path: str, errors: list[
     _values(node, value, path, errors)
     _combinators(node, value, path, errors)
     if isinstance(value, dict):
+        if node.embedded:
+            errors.extend(embedded.check(value, path))
         _object(node, value, old, path, errors)
     elif isinstance(value, list):
         _array(node, value, old, path, errors)

@@ -267,3 +267,27 @@ def test_rules_that_do_not_compile_or_return_a_non_bool_are_schema_errors() -> N
         structural.CompiledSchema(obj(n={"type": "integer", "x-kubernetes-validations": [{"rule": "self >"}]}))
     with pytest.raises(structural.SchemaError, match="must evaluate to bool"):
         structural.CompiledSchema(obj(n={"type": "integer", "x-kubernetes-validations": [{"rule": "'text'"}]}))
+
+
+def test_embedded_resources_need_type_meta_and_valid_object_meta() -> None:
+    schema = obj(inner={"type": "object", "x-kubernetes-embedded-resource": True,
+                        "x-kubernetes-preserve-unknown-fields": True})
+    good = {"inner": {"apiVersion": "apps/v1", "kind": "Deployment",
+                      "metadata": {"name": "d", "labels": {"example.com/app": "web"}, "annotations": {"note": "x"}}}}
+    assert errors_of(schema, good) == []
+    bad = {"inner": {"kind": "Not A Kind", "metadata": {"name": "a/b", "namespace": "Bad_NS",
+                                                       "labels": {"-bad": "ok", "good": "no spaces"}}}}
+    assert sorted(errors_of(schema, bad)) == [
+        ("inner.apiVersion", "FieldValueRequired"),
+        ("inner.kind", "FieldValueInvalid"),
+        ("inner.metadata.labels", "FieldValueInvalid"),
+        ("inner.metadata.labels[good]", "FieldValueInvalid"),
+        ("inner.metadata.name", "FieldValueInvalid"),
+        ("inner.metadata.namespace", "FieldValueInvalid"),
+    ]
+
+
+def test_optional_old_self_is_refused_rather_than_misapplied() -> None:
+    rule = {"rule": "self == oldSelf", "optionalOldSelf": True}
+    with pytest.raises(structural.SchemaError, match="optionalOldSelf is not supported"):
+        structural.CompiledSchema(obj(n={"type": "integer", "x-kubernetes-validations": [rule]}))
