@@ -181,12 +181,16 @@ async def _error(response: aiohttp.ClientResponse) -> errors.APIError:
 
 async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
     """Newline-delimited chunks of any length (aiohttp's readline caps line length)."""
-    pending = b""
+    buffer = bytearray()
     async for chunk in stream.iter_any():
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
+        start = len(buffer)
+        buffer += chunk
+        end = buffer.find(b"\n", start)
+        while end >= 0:
+            line = bytes(buffer[:end])
+            del buffer[:end + 1]
             if line.strip():
                 yield line
-    if pending.strip():
-        yield pending
+            end = buffer.find(b"\n")
+    if buffer.strip():
+        yield bytes(buffer)

@@ -3,8 +3,8 @@
 Owns: `Key` (namespace/name, the only thing a controller is told), `Informer` (list then watch;
 resume from the last resourceVersion when a stream drops; re-list on 410 Expired; bookmarks;
 periodic resync; event handlers), `Reader` (read-only views of the cache and its indexes),
-index functions (`by_controller_uid`, `by_label`) and `strip_noise`, the default transform
-that keeps cached objects small.
+index functions (`by_controller_uid`, `by_label`), and the transforms that keep the cache
+small: `strip_noise` (the default) and `keep_fields` (only the named fields, strings interned).
 Called by: the manager (runs informers in the caches group), controllers (read through `Reader`),
 `kube.handlers` (builds handlers that enqueue keys).
 Must not import: `planner`, `webhook`, `localcluster`, `cli`.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -53,6 +54,40 @@ def strip_noise(obj: RawObject) -> RawObject:
     if annotations and _LAST_APPLIED in annotations:
         del annotations[_LAST_APPLIED]
     return obj
+
+
+def keep_fields(*paths: str) -> Transform:
+    """A transform keeping only the dotted `paths` (e.g. `metadata.labels`, `status.phase`) of each
+    object, after `strip_noise`; strings are interned so repeated values are stored once."""
+    split = [path.split(".") for path in paths]
+
+    def transform(obj: RawObject) -> RawObject:
+        kept: RawObject = {}
+        source = strip_noise(obj)
+        for parts in split:
+            _copy_path(source, kept, parts)
+        return _interned(kept)
+    return transform
+
+
+def _copy_path(source: RawObject, target: RawObject, parts: list[str]) -> None:
+    for part in parts[:-1]:
+        source = source.get(part)  # type: ignore[assignment]
+        if not isinstance(source, dict):
+            return
+        target = target.setdefault(part, {})
+    if parts[-1] in source:
+        target[parts[-1]] = source[parts[-1]]
+
+
+def _interned(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {sys.intern(k): _interned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interned(v) for v in value]
+    if isinstance(value, str) and len(value) <= 64:
+        return sys.intern(value)
+    return value
 
 
 def by_controller_uid(*, group: str, kind: str) -> Indexer:

@@ -54,3 +54,14 @@ def test_label_and_own_key_mappers() -> None:
     assert mapper(job("p", labels={"jobset.sigs.k8s.io/jobset-name": "js"})) == [informers.Key("ns", "js")]
     assert mapper(job("p")) == []
     assert handlers.own_key(job("x")) == [informers.Key("ns", "x")]
+
+
+def test_keep_fields_keeps_only_named_paths_and_shares_repeated_strings() -> None:
+    transform = informers.keep_fields("metadata.name", "metadata.labels", "spec.nodeName", "status.phase",
+                                      "status.missing", "nothing.here")
+    first = transform({**job("a", labels={"jobset.sigs.k8s.io/jobset-name": "js"}),
+                       "spec": {"nodeName": "n1", "containers": [{"name": "c"}]}, "status": {"phase": "Running"}})
+    assert first == {"metadata": {"name": "a", "labels": {"jobset.sigs.k8s.io/jobset-name": "js"}},
+                     "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}}
+    second = transform({"metadata": {"name": "b"}, "spec": {"nodeName": "".join(["n", "1"])}})
+    assert second["spec"]["nodeName"] is first["spec"]["nodeName"]
