@@ -76,11 +76,11 @@ def _string(node: nodes.Node, value: str, path: str, errors: list[fielderrors.Fi
     if node.max_length is not None and len(value) > node.max_length:
         errors.append(fielderrors.too_long(path, value, node.max_length))
     if node.min_length is not None and len(value) < node.min_length:
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} should be at least {node.min_length} chars long"))
+        _bad(errors, path, value, f"should be at least {node.min_length} chars long")
     if node.pattern is not None and node.pattern.search(value) is None:
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} should match '{node.pattern_source}'"))
+        _bad(errors, path, value, f"should match '{node.pattern_source}'")
     if not formats.check(node.format, value):
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} must be of type {node.format}: {json.dumps(value)}"))
+        _bad(errors, path, value, f"must be of type {node.format}: {json.dumps(value)}")
 
 
 def _number(node: nodes.Node, value: float, path: str, errors: list[fielderrors.FieldError]) -> None:
@@ -88,14 +88,14 @@ def _number(node: nodes.Node, value: float, path: str, errors: list[fielderrors.
         low = value <= node.minimum if node.exclusive_minimum else value < node.minimum
         if low:
             words = "greater than" if node.exclusive_minimum else "greater than or equal to"
-            errors.append(fielderrors.invalid(path, value, f"{_body(path)} should be {words} {_num(node.minimum)}"))
+            _bad(errors, path, value, f"should be {words} {_num(node.minimum)}")
     if node.maximum is not None:
         high = value >= node.maximum if node.exclusive_maximum else value > node.maximum
         if high:
             words = "less than" if node.exclusive_maximum else "less than or equal to"
-            errors.append(fielderrors.invalid(path, value, f"{_body(path)} should be {words} {_num(node.maximum)}"))
+            _bad(errors, path, value, f"should be {words} {_num(node.maximum)}")
     if node.multiple_of and (value / node.multiple_of) % 1:
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} should be a multiple of {_num(node.multiple_of)}"))
+        _bad(errors, path, value, f"should be a multiple of {_num(node.multiple_of)}")
 
 
 def _object(node: nodes.Node, value: dict[str, Any], old: object, path: str,
@@ -105,9 +105,9 @@ def _object(node: nodes.Node, value: dict[str, Any], old: object, path: str,
             errors.append(fielderrors.required(fielderrors.child(path, name)))
     count = len(value)
     if node.max_properties is not None and count > node.max_properties:
-        errors.append(fielderrors.FieldError(path, fielderrors.TOO_MANY, f"must have at most {node.max_properties} items", count))
+        errors.append(fielderrors.too_many(path, count, node.max_properties))
     if node.min_properties is not None and count < node.min_properties:
-        errors.append(fielderrors.invalid(path, count, f"{_body(path)} should have at least {node.min_properties} properties"))
+        _bad(errors, path, count, f"should have at least {node.min_properties} properties")
     old_map = old if isinstance(old, dict) else {}
     for name, item in value.items():
         prop = node.properties.get(name)
@@ -122,7 +122,7 @@ def _array(node: nodes.Node, value: list[Any], old: object, path: str, errors: l
     if node.max_items is not None and count > node.max_items:
         errors.append(fielderrors.too_many(path, count, node.max_items))
     if node.min_items is not None and count < node.min_items:
-        errors.append(fielderrors.invalid(path, count, f"{_body(path)} should have at least {node.min_items} items"))
+        _bad(errors, path, count, f"should have at least {node.min_items} items")
     if node.list_type == "map":
         _unique(value, path, errors, lambda item: _map_key(node, item), node.map_keys)
     elif node.list_type == "set" or node.unique_items:
@@ -164,11 +164,11 @@ def _combinators(node: nodes.Node, value: object, path: str, errors: list[fielde
     for branch in node.all_of:
         errors.extend(validate(branch, value, MISSING, path))
     if node.any_of and not any(not validate(branch, value, MISSING, path) for branch in node.any_of):
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} must validate at least one schema (anyOf)"))
+        _bad(errors, path, value, "must validate at least one schema (anyOf)")
     if node.one_of and sum(not validate(branch, value, MISSING, path) for branch in node.one_of) != 1:
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} must validate one and only one schema (oneOf)"))
+        _bad(errors, path, value, "must validate one and only one schema (oneOf)")
     if node.not_ is not None and not validate(node.not_, value, MISSING, path):
-        errors.append(fielderrors.invalid(path, value, f"{_body(path)} must not validate the schema (not)"))
+        _bad(errors, path, value, "must not validate the schema (not)")
 
 
 def _rules(node: nodes.Node, value: object, old: object, path: str, errors: list[fielderrors.FieldError]) -> None:
@@ -178,6 +178,11 @@ def _rules(node: nodes.Node, value: object, old: object, path: str, errors: list
         error = rule.check(value, None if old is MISSING else old, path, node.type_name)
         if error is not None:
             errors.append(error)
+
+
+def _bad(errors: list[fielderrors.FieldError], path: str, value: object, words: str) -> None:
+    """kube-openapi's `<path> in body <words>` as an Invalid value."""
+    errors.append(fielderrors.invalid(path, value, f"{_body(path)} {words}"))
 
 
 def _same(value: object, allowed: object) -> bool:

@@ -113,10 +113,17 @@ class Definitions:
 
 
 def _single_type(value: object) -> str:
-    kinds = [value] if isinstance(value, str) else [kind for kind in value if kind != "null"]  # type: ignore[union-attr]
+    """`["string", "null"]` -> "string"; CRDs have one type per schema."""
+    kinds = [value] if isinstance(value, str) else [kind for kind in _as_list(value) if kind != "null"]
     if len(kinds) != 1:
         raise GenerationError(f"cannot express type {value!r} in a structural schema")
     return str(kinds[0])
+
+
+def _as_list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise GenerationError(f"type must be a string or a list, not {value!r}")
+    return value
 
 
 def _int_or_string(quantity: bool) -> dict[str, Any]:
