@@ -1,9 +1,11 @@
 """The condition update engine of spec §10.4.
 
-Owns: `Condition` (a desired condition with the event it raises) and `apply`, which folds
-one desired condition into a status dict: status changes reset `lastTransitionTime`,
-reason/message changes keep it, a False condition is never created from nothing, and the
-two startup-policy conditions exclude each other (only the other's status flips).
+Owns: `Condition` (a desired condition with the event it raises), `for_situation` (the
+conditions rules/jobset-status lists for a situation such as `Suspended`, spec §10.5) and
+`apply`, which folds one desired condition into a status dict: status changes reset
+`lastTransitionTime`, reason/message changes keep it, a False condition is never created
+from nothing, and the two startup-policy conditions exclude each other (only the other's
+status flips).
 Called by: the planner steps.
 Must not import: `engine.kube`, `engine.webhook`, `engine.localcluster`.
 """
@@ -17,7 +19,9 @@ from typing import Any
 
 from engine.model import keys
 from engine.planner import observed as observed_mod
-from engine.planner import plan
+from engine.planner import packs, plan
+
+STATUS_PACK = "jobset-status"
 
 EXCLUSIVE = {
     keys.CONDITION_STARTUP_IN_PROGRESS: keys.CONDITION_STARTUP_COMPLETED,
@@ -77,10 +81,12 @@ def apply(status: Mapping[str, Any], desired: Condition,
     return {**status, "conditions": conditions}, event
 
 
-def failed(reason: str, message: str, origin: str) -> list[Condition]:
-    """`Failed=True` (Warning) and, if present, `RestartingJobSet=False` (spec §10.5)."""
-    return [
-        Condition(keys.CONDITION_FAILED, "True", reason, message, event_type="Warning", origin=origin),
-        Condition(keys.CONDITION_RESTARTING, "False", keys.REASON_JOBSET_FAILED, keys.MESSAGE_FAILED,
-                  origin=origin),
-    ]
+def for_situation(decision_packs: packs.Packs, situation: str, *, origin: str, reason: str = "",
+                  message: str = "") -> list[Condition]:
+    """The conditions the status pack lists for `situation`, in the order to apply them."""
+    transition = {"situation": situation, "reason": reason, "message": message}
+    derived = decision_packs.derive(STATUS_PACK, "transition", {"transition": transition})
+    if "conditions" not in derived:
+        raise packs.DecisionError(f"{STATUS_PACK}: no rule sets the conditions of situation {situation}")
+    return [Condition(c["type"], c["status"], c["reason"], c["message"], c.get("eventType", "Normal"), origin)
+            for c in derived["conditions"]]

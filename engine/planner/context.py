@@ -2,7 +2,7 @@
 
 Owns: `Context` (the snapshot, its classified children, the decision packs and the status
 drafted so far) and `StepOutcome` (actions, the new draft status, "end the pass", requeue,
-error, trace), plus `set_conditions`, the one way steps write conditions.
+error, trace), plus `enter` and `set_conditions`, the way steps write conditions.
 Called by: the planner steps and `engine.planner.reconcile`.
 Must not import: `engine.kube`, `engine.webhook`, `engine.localcluster`, any step.
 """
@@ -53,6 +53,13 @@ class StepOutcome:
     requeue_after: float | None = None
     error: str | None = None
     trace: tuple[str, ...] = ()
+
+
+def enter(ctx: Context, situation: str, *, origin: str, reason: str = "", message: str = "",
+          base: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], tuple[plan.Emit, ...]]:
+    """Apply the conditions of `situation` (rules/jobset-status) to `base` (default: the draft)."""
+    desired = conditions.for_situation(ctx.packs, situation, origin=origin, reason=reason, message=message)
+    return set_conditions(ctx, desired, base)
 
 
 def set_conditions(ctx: Context, desired: Iterable[conditions.Condition],

@@ -2,7 +2,7 @@
 
 Owns: `Gate` and `gates`, which builds the `progress` subject (each replicated job with its
 replicas, dependsOn and freshly computed counters), lets the `status`-phase pack
-rules/jobset-startup mark `dependenciesMet` and `allReplicasStarted`, and reads the marks.
+rules/jobset-startup (phase `status`) mark `dependenciesMet` and `allReplicasStarted`, and reads the marks.
 Called by: the children step (creation) and the suspend step (resume).
 Must not import: `engine.kube`, the steps.
 """
@@ -33,7 +33,7 @@ def gates(ctx: context.Context) -> dict[str, Gate]:
     counters = {entry.get("name"): entry for entry in ctx.status.get("replicatedJobsStatus") or []}
     progress: dict[str, Any] = {"replicatedJobs": [_progress(rj, counters.get(rj["name"]))
                                                    for rj in ctx.spec.get("replicatedJobs") or []]}
-    derived = ctx.packs.derive("status", "progress", {"progress": progress})
+    derived = ctx.packs.derive("jobset-startup", "progress", {"progress": progress})
     return {entry["name"]: Gate(bool(entry.get("dependenciesMet")), bool(entry.get("allReplicasStarted")))
             for entry in derived.get("replicatedJobs") or []}
 

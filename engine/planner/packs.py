@@ -13,9 +13,11 @@ declares in `spec.actions`):
   `RestartJobSet{countsTowardsMax, reason, message, eventReason}`,
   `RestartJob{job, countsTowardsMax, message, eventReason}`, `Refuse{message}`.
 * `success` (rules/jobset-success): `CompleteJobSet{reason, message}`.
-* `status` (rules/jobset-startup): no actions; it patches the subject `progress`
-  (`{replicatedJobs: [{name, replicas, dependsOn, ready, succeeded, failed}]}`) with
-  `dependenciesMet` and `allReplicasStarted` per replicated job (spec §10.11, §10.12).
+Patch packs the planner evaluates by name (phase `status`, one subject each):
+* rules/jobset-startup patches `progress` (`{replicatedJobs: [{name, replicas, dependsOn,
+  counters?}]}`) with `dependenciesMet` and `allReplicasStarted` (spec §10.11, §10.12).
+* rules/jobset-status patches `transition` (`{situation, reason?, message?}`) with the
+  `conditions` that situation sets (spec §10.5).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from engine.rules import decisions, loading, problems, registry
+from engine.rules import decisions, evaluating, loading, problems, registry
 
 
 class DecisionError(Exception):
@@ -48,8 +50,8 @@ class Packs(Protocol):
         """The actions of a decision phase (`success`, `failure`), in rule order."""
         ...
 
-    def derive(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The subject input as patched by every pack of a patch phase (`status`, `construct`)."""
+    def derive(self, pack: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The `subject` input as patched by the active pack named `pack`."""
         ...
 
 
@@ -64,19 +66,30 @@ class RegistryPacks:
         result = self._evaluate(phase, "jobset", inputs)
         return tuple(Decision(a.type, a.params, a.origin) for a in result.actions)
 
-    def derive(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The subject as patched by every pack of `phase`."""
-        patched: dict[str, Any] = self._evaluate(phase, subject, inputs).subject
+    def derive(self, pack: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The `subject` input as patched by the active pack named `pack`."""
+        compiled = self.registry.snapshot.get(pack)
+        if compiled is None:
+            raise DecisionError(f"rule pack {pack} is not loaded")
+        try:
+            result = evaluating.evaluate(compiled, inputs)
+        except ValueError as error:
+            raise DecisionError(str(error)) from None
+        patched: dict[str, Any] = _checked(result).subject
         return patched
 
     def _evaluate(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> decisions.Result:
         try:
-            result = self.registry.evaluate_phase(phase, inputs, subject=subject)
+            return _checked(self.registry.evaluate_phase(phase, inputs, subject=subject))
         except ValueError as error:
             raise DecisionError(f"phase {phase}: {error}") from None
-        if result.errors:
-            raise DecisionError("; ".join(f"{e.origin}: {e.message}" for e in result.errors))
-        return result
+
+
+def _checked(result: decisions.Result) -> decisions.Result:
+    """The result, or DecisionError listing its runtime errors."""
+    if result.errors:
+        raise DecisionError("; ".join(f"{e.origin}: {e.message}" for e in result.errors))
+    return result
 
 
 def load(directories: Sequence[pathlib.Path] = ()) -> tuple[RegistryPacks, list[problems.Problem]]:

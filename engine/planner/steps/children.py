@@ -2,7 +2,8 @@
 InOrder startup (§10.12) and BlockingRecreate (§10.9).
 
 Called by: `engine.planner.reconcile`. Consults rules/jobset-startup through
-`engine.planner.gating`; objects come from `engine.planner.construction`.
+`engine.planner.gating` and rules/jobset-status (situations `StartupInProgress`,
+`StartupCompleted`); objects come from `engine.planner.construction`.
 Must not import: `engine.kube`, other steps.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.model import keys, names
-from engine.planner import conditions, construction, context, gating, observed, plan
+from engine.model import names
+from engine.planner import construction, context, gating, observed, plan
 
 ORIGIN = "step children (§10.12)"
 
@@ -30,11 +31,9 @@ def run(ctx: context.Context) -> context.StepOutcome:
             continue
         actions.extend(_missing_jobs(ctx, rj))
         if ordered:
-            return _with_startup(ctx, actions, keys.CONDITION_STARTUP_IN_PROGRESS,
-                                 keys.REASON_IN_ORDER_IN_PROGRESS, keys.MESSAGE_IN_ORDER_IN_PROGRESS)
+            return _with_startup(ctx, actions, "StartupInProgress")
     if ordered:
-        return _with_startup(ctx, actions, keys.CONDITION_STARTUP_COMPLETED,
-                             keys.REASON_IN_ORDER_COMPLETED, keys.MESSAGE_IN_ORDER_COMPLETED)
+        return _with_startup(ctx, actions, "StartupCompleted")
     return context.StepOutcome(actions=tuple(actions))
 
 
@@ -48,8 +47,6 @@ def _missing_jobs(ctx: context.Context, rj: Mapping[str, Any]) -> list[plan.Crea
             if names.job_name(ctx.name, rj["name"], index) not in existing]
 
 
-def _with_startup(ctx: context.Context, actions: list[plan.Action], kind: str, reason: str,
-                  message: str) -> context.StepOutcome:
-    status, events = context.set_conditions(ctx, [conditions.Condition(kind, "True", reason, message,
-                                                                       origin=ORIGIN)])
+def _with_startup(ctx: context.Context, actions: list[plan.Action], situation: str) -> context.StepOutcome:
+    status, events = context.enter(ctx, situation, origin=ORIGIN)
     return context.StepOutcome(actions=tuple(actions) + events, status=status if events else None)

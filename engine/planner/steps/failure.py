@@ -3,7 +3,8 @@
 Called by: `engine.planner.reconcile`. Consults: rules/jobset-failure (phase `failure`),
 inputs `jobset` (with the draft status), `failedJobs`
 (`[{name, replicatedJob, reason, message, failedAt}]`, `failedAt` in epoch microseconds of
-the Job's `Failed` condition) and `featureGates`. Python applies the chosen action to the
+the Job's `Failed` condition) and `featureGates`; conditions from rules/jobset-status
+(situations `Failed`, `Restarting`). Python applies the chosen action to the
 counters (§10.9 table) and conditions; any failed Job ends the pass.
 Must not import: `engine.kube`, other steps.
 """
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.model import keys
-from engine.planner import conditions, context, observed, packs, plan
+from engine.planner import context, observed, packs, plan
 
 
 def run(ctx: context.Context) -> context.StepOutcome:
@@ -32,8 +33,8 @@ def run(ctx: context.Context) -> context.StepOutcome:
     trace = (f"failure: {decision.origin} -> {decision.type} (§10.8)",)
     match decision.type:
         case "FailJobSet":
-            status, events = context.set_conditions(ctx, conditions.failed(
-                decision.params["reason"], decision.params["message"], decision.origin))
+            status, events = context.enter(ctx, "Failed", origin=decision.origin,
+                                           reason=decision.params["reason"], message=decision.params["message"])
             status["terminalState"] = keys.CONDITION_FAILED
             return context.StepOutcome(actions=events, status=status, stop=True, trace=trace)
         case "RestartJobSet":
@@ -70,9 +71,8 @@ def _restart_jobset(ctx: context.Context, decision: packs.Decision,
     status["restarts"] = int(status.get("restarts", 0)) + 1
     if decision.params["countsTowardsMax"]:
         status["restartsCountTowardsMax"] = int(status.get("restartsCountTowardsMax", 0)) + 1
-    status, events = context.set_conditions(ctx, [conditions.Condition(
-        keys.CONDITION_RESTARTING, "True", decision.params["reason"], decision.params["message"],
-        event_type="Warning", origin=decision.origin)], base=status)
+    status, events = context.enter(ctx, "Restarting", origin=decision.origin, reason=decision.params["reason"],
+                                   message=decision.params["message"], base=status)
     return context.StepOutcome(actions=(_event(decision),) + events, status=status, stop=True, trace=trace)
 
 

@@ -1,7 +1,8 @@
 """Step 16 of spec §8: in-place restart bookkeeping (gate `InPlaceRestart`, spec §11.1).
 
 Called by: `engine.planner.reconcile`, when the restart strategy is `InPlaceRestart`.
-Reads the associated Pods of `Observed.pods`. Consults no pack.
+Reads the associated Pods of `Observed.pods`. Consults rules/jobset-status (situation
+`InPlaceRestartsExceeded`).
 Must not import: `engine.kube`, other steps.
 """
 
@@ -11,10 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.model import keys
-from engine.planner import conditions, context, observed
+from engine.planner import context, observed
 
 ORIGIN = "step inplace (§11.1)"
-MESSAGE_MAX_RESTARTS = "jobset failed due to reaching max number of restarts"
 
 
 def run(ctx: context.Context) -> context.StepOutcome:
@@ -59,8 +59,7 @@ def _store(ctx: context.Context, field: str, value: int) -> context.StepOutcome:
 
 
 def _fail(ctx: context.Context, what: str) -> context.StepOutcome:
-    status, events = context.set_conditions(ctx, conditions.failed(
-        keys.REASON_REACHED_MAX_RESTARTS, MESSAGE_MAX_RESTARTS, ORIGIN))
+    status, events = context.enter(ctx, "InPlaceRestartsExceeded", origin=ORIGIN)
     status["terminalState"] = keys.CONDITION_FAILED
     return context.StepOutcome(actions=events, status=status,
                                trace=(f"inplace: {what} exceed maxRestarts (§11.1)",))

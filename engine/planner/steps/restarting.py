@@ -1,14 +1,14 @@
 """Step 8 of spec §8: `RestartingJobSet=False` (`JobsReady`) once every expected Job is ready (§10.9).
 
-Called by: `engine.planner.reconcile`. Consults no pack; the condition engine (§10.4) makes
+Called by: `engine.planner.reconcile`. Consults rules/jobset-status (situation `JobsReady`);
+the condition engine (§10.4) makes
 this a no-op unless a restart already created the condition.
 Must not import: `engine.kube`, other steps.
 """
 
 from __future__ import annotations
 
-from engine.model import keys
-from engine.planner import conditions, context
+from engine.planner import context
 
 
 def run(ctx: context.Context) -> context.StepOutcome:
@@ -20,7 +20,5 @@ def run(ctx: context.Context) -> context.StepOutcome:
                   for entry in ctx.status.get("replicatedJobsStatus") or [])
     if started != expected:
         return context.StepOutcome()
-    status, events = context.set_conditions(ctx, [conditions.Condition(
-        keys.CONDITION_RESTARTING, "False", keys.REASON_JOBS_READY, keys.MESSAGE_JOBS_READY,
-        origin="step restarting (§8 step 8)")])
+    status, events = context.enter(ctx, "JobsReady", origin="step restarting (§8 step 8)")
     return context.StepOutcome(actions=events, status=status if events else None)

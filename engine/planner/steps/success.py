@@ -1,14 +1,15 @@
 """Step 10 of spec §8: the success policy (spec §10.7), decided by the `success` packs.
 
 Called by: `engine.planner.reconcile`. Consults: rules/jobset-success (phase `success`),
-inputs `jobset` and `successfulJobs` (`[{name, replicatedJob}]`).
+inputs `jobset` and `successfulJobs` (`[{name, replicatedJob}]`); conditions from
+rules/jobset-status (situation `Completed`).
 Must not import: `engine.kube`, other steps.
 """
 
 from __future__ import annotations
 
 from engine.model import keys
-from engine.planner import conditions, context, observed
+from engine.planner import context, observed
 
 
 def run(ctx: context.Context) -> context.StepOutcome:
@@ -22,12 +23,8 @@ def run(ctx: context.Context) -> context.StepOutcome:
     chosen = next((d for d in decisions if d.type == "CompleteJobSet"), None)
     if chosen is None:
         return context.StepOutcome()
-    status, events = context.set_conditions(ctx, [
-        conditions.Condition(keys.CONDITION_COMPLETED, "True", chosen.params["reason"],
-                             chosen.params["message"], origin=chosen.origin),
-        conditions.Condition(keys.CONDITION_RESTARTING, "False", keys.REASON_JOBSET_COMPLETED,
-                             keys.MESSAGE_COMPLETED, origin=chosen.origin),
-    ])
+    status, events = context.enter(ctx, "Completed", origin=chosen.origin, reason=chosen.params["reason"],
+                                   message=chosen.params["message"])
     status["terminalState"] = keys.CONDITION_COMPLETED
     return context.StepOutcome(actions=events, status=status, stop=True,
                                trace=(f"success: {chosen.origin} completed the JobSet (§10.7)",))

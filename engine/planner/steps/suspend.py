@@ -1,7 +1,8 @@
 """Step 15 of spec §8: suspend active Jobs, or resume them where allowed (spec §10.10).
 
 Called by: `engine.planner.reconcile`. Consults rules/jobset-startup through
-`engine.planner.gating` (resume honours dependsOn and InOrder).
+`engine.planner.gating` (resume honours dependsOn and InOrder) and rules/jobset-status
+(situations `Suspended`, `Resumed`, `StartupInProgress`).
 Must not import: `engine.kube`, other steps.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.model import keys
-from engine.planner import conditions, context, gating, observed, plan
+from engine.planner import context, gating, observed, plan
 
 ORIGIN = "step suspend (§10.10)"
 
@@ -29,11 +30,7 @@ def _suspend(ctx: context.Context) -> context.StepOutcome:
             suspended = copy.deepcopy(dict(job))
             suspended.setdefault("spec", {})["suspend"] = True
             updates.append(plan.UpdateJob(name=observed.name_of(job), job=suspended))
-    status, events = context.set_conditions(ctx, [
-        conditions.Condition(keys.CONDITION_SUSPENDED, "True", keys.REASON_SUSPENDED_JOBS,
-                             keys.MESSAGE_SUSPENDED, origin=ORIGIN),
-        conditions.Condition(keys.CONDITION_RESTARTING, "False", keys.REASON_JOBSET_SUSPENDED,
-                             keys.MESSAGE_SUSPENDED, origin=ORIGIN)])
+    status, events = context.enter(ctx, "Suspended", origin=ORIGIN)
     return context.StepOutcome(actions=tuple(updates) + events, status=status if events else None)
 
 
@@ -48,14 +45,11 @@ def _resume(ctx: context.Context) -> context.StepOutcome:
                        if observed.labels_of(job).get(keys.REPLICATED_JOB_NAME) == rj["name"]
                        and (job.get("spec") or {}).get("suspend"))
         if ordered:
-            desired = conditions.Condition(keys.CONDITION_STARTUP_IN_PROGRESS, "True",
-                                           keys.REASON_IN_ORDER_IN_PROGRESS, keys.MESSAGE_IN_ORDER_IN_PROGRESS,
-                                           origin=ORIGIN)
+            situation = "StartupInProgress"
             break
     else:
-        desired = conditions.Condition(keys.CONDITION_SUSPENDED, "False", keys.REASON_RESUME_JOBS,
-                                       keys.MESSAGE_RESUMED, origin=ORIGIN)
-    status, events = context.set_conditions(ctx, [desired])
+        situation = "Resumed"
+    status, events = context.enter(ctx, situation, origin=ORIGIN)
     return context.StepOutcome(actions=tuple(updates) + events, status=status if events else None)
 
 
