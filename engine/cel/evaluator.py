@@ -16,7 +16,11 @@ Contract:
 * `Environment.activation(bindings)` wraps plain JSON-like Python data
   (dict, list, str, int, float, bool, None) for one evaluation request.
 * `Program.evaluate(activation)` returns plain Python data (dict, list, str, int,
-  float, bool, None, bytes) or raises `CelEvaluationError`.
+  float, bool, None, bytes) or raises `CelEvaluationError`. A uint comes back as int, a
+  timestamp as its RFC 3339 string, a duration as its CEL string (`"90s"`), a type as its
+  name (`"int"`).
+* Backends register the same function library (`engine.cel.k8slib`) and enforce the same
+  static `Limits` (`engine.cel.limits`); `engine.cel.backends.get_backend` picks one.
 """
 
 from __future__ import annotations

@@ -65,6 +65,16 @@ def test_results_are_plain_python(env: evaluator.Environment, source: str, expec
     assert type(result) is type(expected)
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    ("type(3u)", "uint"), ("type(1)", "int"), ("type('a')", "string"), ("type([])", "list"),
+])
+def test_type_values_come_back_as_names(
+    env: evaluator.Environment, source: str, expected: str
+) -> None:
+    assert run(env, source) == expected
+    assert run(env, f"{source} == {expected}") is True
+
+
 def test_variables_are_read_from_the_activation(env: evaluator.Environment) -> None:
     assert run(env, "object.spec.replicas * 3") == 6
     assert run(env, "object.spec.names") == ["a", "b"]

@@ -76,6 +76,11 @@ def test_min_max_of_empty_list_is_an_error(
     assert expected in fails(env, source)
 
 
+def test_library_errors_are_values_absorbed_by_logic(env: evaluator.Environment) -> None:
+    assert run(env, "[].max() == 1 || true") is True
+    assert run(env, "false && 'x'.find('[') == ''") is False
+
+
 def test_sum_of_mixed_types_is_an_error(env: evaluator.Environment) -> None:
     with pytest.raises(evaluator.CelEvaluationError) as caught:
         run(env, "object.mixed.sum()", {"mixed": [1, "a"]})
