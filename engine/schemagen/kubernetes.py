@@ -3,8 +3,8 @@
 Owns: `Definitions`: loading one Kubernetes version's OpenAPI definitions and turning one
 definition into a CRD-ready structural schema: `$ref`s inlined, `[type, "null"]` unions
 collapsed, int-or-string and quantity types rewritten the way CRDs spell them, ObjectMeta
-replaced by the embedded-template metadata, `+default` values added, patch-strategy and
-GVK extensions dropped.
+replaced by the embedded-template metadata, `+default` values and type-level extensions
+(such as atomic structs) added, patch-strategy and GVK extensions dropped.
 Called by: `engine.schemagen.expanding`. Build time only: the optional extra `schemagen`.
 Must not import: anything in `engine` outside `engine.schemagen`.
 """
@@ -49,16 +49,18 @@ class Definitions:
     """One Kubernetes version's definitions, expanded on demand."""
 
     def __init__(self, raw: dict[str, Any], *, metadata: dict[str, Any],
-                 defaults: dict[str, dict[str, Any]]) -> None:
+                 defaults: dict[str, dict[str, Any]], extensions: dict[str, dict[str, Any]] | None = None) -> None:
         self._raw = raw
         self._metadata = metadata
         self._defaults = defaults
+        self._extensions = extensions or {}
 
     @classmethod
-    def load(cls, version: str, *, metadata: dict[str, Any], defaults: dict[str, dict[str, Any]]) -> Definitions:
+    def load(cls, version: str, *, metadata: dict[str, Any], defaults: dict[str, dict[str, Any]],
+             extensions: dict[str, dict[str, Any]] | None = None) -> Definitions:
         """Read the definitions file of `version`."""
         raw = json.loads(definitions_file(version).read_text())["$defs"]
-        return cls(raw, metadata=metadata, defaults=defaults)
+        return cls(raw, metadata=metadata, defaults=defaults, extensions=extensions)
 
     def expand(self, name: str) -> dict[str, Any]:
         """The structural schema of definition `name`, fully inlined."""
@@ -78,6 +80,7 @@ class Definitions:
             if prop not in schema.get("properties", {}):
                 raise GenerationError(f"default for unknown field {name}.{prop}")
             schema["properties"][prop]["default"] = value
+        schema.update(copy.deepcopy(self._extensions.get(name, {})))
         return schema
 
     def _convert(self, schema: dict[str, Any], stack: tuple[str, ...]) -> dict[str, Any]:

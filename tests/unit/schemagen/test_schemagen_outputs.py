@@ -185,3 +185,27 @@ def test_configuration_defaults_and_value_checks() -> None:
     assert config["leaderElection"]["resourceName"] == "6d4f6a47.jobset.x-k8s.io"
     config["leaderElection"]["retryPeriod"] = "soon"
     assert sorted(e.field for e in compiled.validate(config)) == ["featureGates[X]", "leaderElection.retryPeriod"]
+
+
+STRUCTURAL_KEYWORDS = frozenset({
+    "type", "description", "properties", "items", "additionalProperties", "required", "enum", "default",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "format", "pattern", "maxItems", "minItems",
+    "maxLength", "minLength", "nullable", "anyOf", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
+    "x-kubernetes-map-type", "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-validations", "x-kubernetes-embedded-resource",
+})
+
+
+def unknown_keywords(schema: dict, path: str = "") -> list[str]:
+    found = [f"{path}/{key}" for key in schema if key not in STRUCTURAL_KEYWORDS]
+    for name, sub in schema.get("properties", {}).items():
+        found += unknown_keywords(sub, f"{path}.{name}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += unknown_keywords(schema[key], f"{path}/{key}")
+    return found
+
+
+def test_generated_schemas_use_only_structural_schema_keywords() -> None:
+    assert unknown_keywords(json.loads((ROOT / outputs.JOBSET_SCHEMA).read_text())) == []
+    assert unknown_keywords({k: v for k, v in config_schema().items() if k != "$schema"}) == []
