@@ -61,8 +61,7 @@ def _start(pod: Mapping[str, Any], now: datetime.datetime, first: scenario.Behav
            pod_ip: str) -> Step:
     status = copy.deepcopy(pod.get("status") or {})
     at = podstate.stamp(now)
-    status.update(phase="Running", startTime=at, podIP=pod_ip, podIPs=[{"ip": pod_ip}],
-                  hostIP=status.get("hostIP", ""))
+    status.update(phase="Running", startTime=at, podIP=pod_ip, podIPs=[{"ip": pod_ip}])
     status["containerStatuses"] = [_running(c, at, 0) for c in _containers(pod)]
     for entry in status["containerStatuses"]:
         entry["ready"] = not first.never_ready

@@ -78,6 +78,9 @@ def set_condition(conditions: list[Obj], kind: str, status: str, *, now: datetim
         if cond.get("status") != status:
             cond["lastTransitionTime"] = stamp(now)
         cond.update(status=status, reason=reason, message=message)
+        for field in ("reason", "message"):
+            if not cond[field]:
+                del cond[field]
         if probe:
             cond["lastProbeTime"] = stamp(now)
         return True

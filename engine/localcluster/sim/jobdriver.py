@@ -1,0 +1,148 @@
+"""Runs the simulated Job controller against the API: watch, decide, apply.
+
+Owns: `JobDriver`: pods indexed by owning Job uid, a work queue of Job keys fed by Job and
+pod events, and applying a `jobcontroller.Plan` (create pods, delete pods after releasing
+their tracking finalizer, write status with optimistic concurrency, release counted pods'
+finalizers, record events).
+Called by: `sim.__init__`.
+Must not import: anything in `engine` outside `localcluster`.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from engine.localcluster import clock as clocks, errors
+from engine.localcluster.sim import (events, informer, jobcontroller, jobpods, podstate,
+                                     workqueue)
+
+JOBS = "batch/v1/jobs"
+PODS = "v1/pods"
+
+
+class JobDriver:
+    """The Job controller loop on the server's event loop."""
+
+    def __init__(self, api: Any, clock: clocks.Clock, jobs: informer.Informer,
+                 pods: informer.Informer, settings: jobcontroller.Settings,
+                 *, workers: int = 8) -> None:
+        self.api = api
+        self.clock = clock
+        self.jobs = jobs
+        self.pods = pods
+        self.settings = settings
+        self.owned: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
+        self.recorder = events.Recorder(api, clock, "job-controller")
+        self.queue = workqueue.WorkQueue(clock, self.sync, name="job-controller",
+                                         workers=workers)
+        jobs.handlers.append(self._on_job)
+        pods.handlers.append(self._on_pod)
+
+    def _on_job(self, old: podstate.Obj | None, new: podstate.Obj | None) -> None:
+        self.queue.add(podstate.key(new or old or {}))
+
+    def _on_pod(self, old: podstate.Obj | None, new: podstate.Obj | None) -> None:
+        for obj, adding in ((old, False), (new, True)):
+            if obj is None:
+                continue
+            owner = _job_owner(obj)
+            if owner is None:
+                continue
+            members = self.owned[owner[0]]
+            if adding:
+                members.add(podstate.key(obj))
+                self.queue.add((obj["metadata"].get("namespace", ""), owner[1]))
+            elif new is None:
+                members.discard(podstate.key(obj))
+                if not members:
+                    del self.owned[owner[0]]
+                self.queue.add((obj["metadata"].get("namespace", ""), owner[1]))
+
+    async def sync(self, key: tuple[str, str]) -> float | None:
+        """Bring one Job one step closer to its spec; returns when to look again."""
+        job = self.jobs.get(key)
+        if job is None:
+            return None
+        uid = job["metadata"]["uid"]
+        pods = [p for k in list(self.owned.get(uid, ())) if (p := self.pods.get(k)) is not None
+                and podstate.controller_uid(p) == uid]
+        plan = jobcontroller.decide(job, pods, now=self.clock.now(), settings=self.settings)
+        again = await self._create(job, plan.create)
+        await self._delete(job, plan.delete)
+        if plan.status is not None and not await self._write_status(job, plan.status):
+            return 0.0
+        for pod in plan.release:
+            await self._release(pod)
+        for kind, reason, message in plan.events:
+            await self.recorder.record(job, kind, reason, message)
+        return again if again is not None else plan.requeue_after
+
+    async def _create(self, job: podstate.Obj, pods: list[podstate.Obj]) -> float | None:
+        for pod in pods:
+            try:
+                created = await self.api.create(PODS, pod, namespace=job["metadata"]["namespace"])
+            except errors.APIStatusError as err:
+                await self.recorder.record(job, "Warning", "FailedCreate",
+                                           f"Error creating: {err.message}")
+                return self.settings.backoff_base
+            self.pods.observe(created)
+            await self.recorder.record(job, "Normal", "SuccessfulCreate",
+                                       f"Created pod: {created['metadata']['name']}")
+        return None
+
+    async def _delete(self, job: podstate.Obj, pods: list[podstate.Obj]) -> None:
+        for pod in pods:
+            await self._release(pod)
+            namespace, name = podstate.key(pod)
+            try:
+                left = await self.api.delete(PODS, namespace, name, propagation="Background")
+            except errors.APIStatusError as err:
+                if err.code != 404:
+                    await self.recorder.record(job, "Warning", "FailedDelete",
+                                               f"Error deleting: {err.message}")
+                continue
+            if left is not None:
+                self.pods.observe(left)
+            await self.recorder.record(job, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+
+    async def _release(self, pod: podstate.Obj) -> None:
+        current = self.pods.get(podstate.key(pod)) or pod
+        if not jobpods.has_finalizer(current):
+            return
+        kept = [f for f in current["metadata"].get("finalizers") or []
+                if f != jobpods.TRACKING_FINALIZER]
+        body = {"metadata": {"finalizers": kept or None,
+                             "resourceVersion": current["metadata"].get("resourceVersion")}}
+        namespace, name = podstate.key(current)
+        try:
+            updated = await self.api.patch(PODS, namespace, name, body,
+                                           patch_type="application/merge-patch+json")
+        except errors.APIStatusError as err:
+            if err.code == 409:
+                fresh = await self.api.get(PODS, namespace, name)
+                self.pods.observe(fresh)
+                return await self._release(fresh)
+            if err.code != 404:
+                raise
+            return
+        self.pods.observe(updated)
+
+    async def _write_status(self, job: podstate.Obj, status: podstate.Obj) -> bool:
+        try:
+            updated = await self.api.update(JOBS, {**job, "status": status}, subresource="status")
+        except errors.APIStatusError as err:
+            if err.code in (404, 409):
+                return False
+            raise
+        self.jobs.observe(updated)
+        return True
+
+
+def _job_owner(pod: podstate.Obj) -> tuple[str, str] | None:
+    """(uid, name) of the Job controlling the pod."""
+    for ref in pod.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "Job" and \
+                str(ref.get("apiVersion", "")).startswith("batch/"):
+            return str(ref.get("uid")), str(ref.get("name"))
+    return None
