@@ -70,11 +70,15 @@ class Program:
 
 
 class Environment:
-    """Declared `dyn` variables, strings (v2), optional, `k8slib`, and static limits."""
+    """Declared `dyn` variables, the Kubernetes extensions, `k8slib`, and static limits.
+
+    As in Kubernetes: strings version 2, optional types, two-variable comprehensions.
+    """
 
     def __init__(self, variables: tuple[str, ...], limits_: evaluator.Limits) -> None:
         self._limits = limits_
         self._env = cel.NewEnv(
+            config=_config(),
             variables={name: cel.Type.DYN for name in variables},
             extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional(), _library()],
         )
@@ -110,6 +114,12 @@ class Backend:
 @functools.lru_cache(maxsize=64)
 def _environment(variables: tuple[str, ...], limits_: evaluator.Limits) -> Environment:
     return Environment(variables, limits_)
+
+
+@functools.cache
+def _config() -> cel.EnvConfig:
+    """Extensions only reachable through cel-cpp's environment config."""
+    return cel.NewEnvConfigFromYaml("extensions:\n  - name: two-var-comprehensions\n")
 
 
 @functools.cache

@@ -207,6 +207,21 @@ def test_three_argument_map(name: str, env: evaluator.Environment) -> None:
         assert run(env, source) == ["A"]
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    ("object.spec.names.all(i, n, i < 2 && n.size() == 1)", True),
+    ("{'a': 1, 'b': 2}.exists(k, v, k == 'b' && v == 2)", True),
+    ("object.spec.names.transformList(i, n, n + string(i))", ["a0", "b1"]),
+])
+def test_two_variable_comprehensions(
+    name: str, env: evaluator.Environment, source: str, expected: Any
+) -> None:
+    """Kubernetes 1.32 added them; cel-python's grammar and macros predate them."""
+    if name == "celpy":
+        assert evaluation_error(env, source)
+    else:
+        assert run(env, source) == expected
+
+
 def test_errors_inside_comprehensions(env: evaluator.Environment) -> None:
     assert run(env, "[0, 1].exists(x, 1 / x == 1)") is True  # the error is absorbed
     assert "divide by zero" in evaluation_error(env, "[0, 1].all(x, 1 / x == 1)")
