@@ -13,6 +13,8 @@ declares in `spec.actions`):
   `RestartJobSet{countsTowardsMax, reason, message, eventReason}`,
   `RestartJob{job, countsTowardsMax, message, eventReason}`, `Refuse{message}`.
 * `success` (rules/jobset-success): `CompleteJobSet{reason, message}`.
+Patch phase `construct` (rules/jobset-construct, then operator packs) turns the skeletons
+of `engine.model.builders` into the Jobs, Service and PVCs to create (spec §9).
 Patch packs the planner evaluates by name (phase `status`, one subject each):
 * rules/jobset-startup patches `progress` (`{replicatedJobs: [{name, replicas, dependsOn,
   counters?}]}`) with `dependenciesMet` and `allReplicasStarted` (spec §10.11, §10.12).
@@ -54,6 +56,10 @@ class Packs(Protocol):
         """The `subject` input as patched by the active pack named `pack`."""
         ...
 
+    def apply_phase(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The `subject` input as patched by every pack of `phase` (`construct`), in load order."""
+        ...
+
 
 class RegistryPacks:
     """`Packs` over the active packs of a rules registry (hot reload stays the registry's job)."""
@@ -76,6 +82,11 @@ class RegistryPacks:
         except ValueError as error:
             raise DecisionError(str(error)) from None
         patched: dict[str, Any] = _checked(result).subject
+        return patched
+
+    def apply_phase(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The `subject` input as patched by every pack of `phase`, in load order."""
+        patched: dict[str, Any] = self._evaluate(phase, subject, inputs).subject
         return patched
 
     def _evaluate(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> decisions.Result:

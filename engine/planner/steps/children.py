@@ -9,9 +9,6 @@ Must not import: `engine.kube`, other steps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from engine.model import names
 from engine.planner import construction, context, gating, observed, plan
 
@@ -25,11 +22,11 @@ def run(ctx: context.Context) -> context.StepOutcome:
     gates = gating.gates(ctx)
     ordered = gating.in_order(ctx) and not ctx.spec.get("suspend")
     actions: list[plan.Action] = []
-    for rj in ctx.spec.get("replicatedJobs") or []:
+    for position, rj in enumerate(ctx.spec.get("replicatedJobs") or []):
         gate = gates[rj["name"]]
         if not gate.dependencies_met or (ordered and gate.all_replicas_started):
             continue
-        actions.extend(_missing_jobs(ctx, rj))
+        actions.extend(_missing_jobs(ctx, position))
         if ordered:
             return _with_startup(ctx, actions, "StartupInProgress")
     if ordered:
@@ -37,11 +34,13 @@ def run(ctx: context.Context) -> context.StepOutcome:
     return context.StepOutcome(actions=tuple(actions))
 
 
-def _missing_jobs(ctx: context.Context, rj: Mapping[str, Any]) -> list[plan.CreateJob]:
-    """Jobs of `rj` with no child of the same name in any bucket (spec §9.1)."""
+def _missing_jobs(ctx: context.Context, position: int) -> list[plan.CreateJob]:
+    """Jobs of the replicated job at `position` with no child of the same name in any bucket (§9.1)."""
+    rj = ctx.spec["replicatedJobs"][position]
     existing = {observed.name_of(job) for job in ctx.children.all()}
     source = {**ctx.jobset, "status": dict(ctx.status)}
-    return [plan.CreateJob(job=construction.job(source, rj, index, ctx.observed.feature_gates),
+    return [plan.CreateJob(job=construction.job(ctx.packs, source, replicated_job_index=position, job_index=index,
+                                                gates=ctx.observed.feature_gates),
                            origin="step children (§9.1)")
             for index in range(int(rj.get("replicas", 1)))
             if names.job_name(ctx.name, rj["name"], index) not in existing]

@@ -1,6 +1,6 @@
 """Step 11 of spec §8: ensure the headless Service exists (spec §9.7).
 
-Called by: `engine.planner.reconcile`. Consults no decision pack; the object comes from
+Called by: `engine.planner.reconcile`. The object comes from the construct packs through
 `engine.planner.construction`. An existing Service of that name is never updated.
 Must not import: `engine.kube`, other steps.
 """
@@ -15,4 +15,4 @@ def run(ctx: context.Context) -> context.StepOutcome:
     network = ctx.spec.get("network")
     if not network or not network.get("enableDNSHostnames") or ctx.observed.service is not None:
         return context.StepOutcome()
-    return context.StepOutcome(actions=(plan.CreateService(service=construction.service(ctx.jobset)),))
+    return context.StepOutcome(actions=(plan.CreateService(service=construction.service(ctx.packs, ctx.jobset)),))
