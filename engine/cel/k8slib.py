@@ -10,7 +10,8 @@ Kubernetes lists (members of a list):
 * `l.sum() -> int|double`: sum of the elements; 0 for an empty list.
 * `l.min()`, `l.max()`: smallest and largest element; an error on an empty list.
   (Unlike Kubernetes, lists of durations or timestamps are refused with an error: cel-expr
-  cannot return them from a `dyn`-typed Python function.)
+  cannot return them from a `dyn`-typed Python function. cel-python evaluates `l.min()`
+  with a built-in macro of its own: same results, its own empty-list message.)
 * `l.indexOf(x) -> int`, `l.lastIndexOf(x) -> int`: first or last position of x, or -1
   (the string forms `s.indexOf(t)` and `s.lastIndexOf(t)` keep working).
 Kubernetes regex (members of a string, RE2 syntax):
@@ -115,8 +116,9 @@ def _cel_equal(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_cel_equal(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_cel_equal(a[k], b[k]) for k in a)
-    return type(a) in (int, float) and type(b) in (int, float) and a == b or (
-        type(a) is type(b) and a == b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 def index_of(items: list[Any], value: Any) -> int:

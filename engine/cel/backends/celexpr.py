@@ -3,7 +3,7 @@
 Owns: `Backend`, its environments and programs; turning cel-cpp compile errors into
 `CelCompileError` with positions, error values into `CelEvaluationError`, and results into
 plain Python. Called by: `engine.cel.backends.get_backend`.
-Must not import: anything in `engine` but `engine.cel` (evaluator, limits).
+Must not import: anything in `engine` but `engine.cel` (evaluator, limits, k8slib).
 
 Results: uint becomes int, bytes stay bytes, a timestamp becomes its RFC 3339 string, a
 duration its CEL string form (`"3600s"`), a type its lowercase name. Activations wrap the
