@@ -1,0 +1,300 @@
+"""`evaluate(compiled_pack, inputs) -> decisions.Result`: one pack, one request, no I/O.
+
+Owns: the evaluation semantics of docs/rule-packs.md §2: inputs bound (absent ones to null),
+variables once per evaluation, rules in order, forEach matches in document order, `when`,
+then the phase's effect (patch, assert/assertions, action), allMatch/firstMatch,
+failurePolicy for runtime errors, and a wall-clock budget checked between rules and
+between forEach elements. The subject is copied once per evaluation, only when patched.
+Called by: `engine.rules.registry` (`evaluate_phase`), `engine.rules.testing`, the webhook,
+lint and the planner (through the registry).
+Must not import: any I/O; `model`, `kube`, `webhook`, `planner`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from engine.cel import evaluator
+from engine.rules import compiling, decisions, patching, selecting
+
+Outcome = decisions.Outcome
+
+
+class MissingInputError(ValueError):
+    """The caller did not supply an input the pack declares as required."""
+
+
+class _Stop(Exception):
+    """The budget ran out: stop the whole evaluation."""
+
+
+class _RuleError(Exception):
+    """A runtime error inside one rule on one element (CEL or patch)."""
+
+
+def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any]) -> decisions.Result:
+    """Run every rule of `compiled` against `inputs`; see the module docstring."""
+    return _Evaluation(compiled, inputs).run()
+
+
+class _Evaluation:
+    """The mutable state of one evaluation; discarded at the end."""
+
+    def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any]) -> None:
+        pack = compiled.pack
+        missing = [i.name for i in pack.inputs if i.required and inputs.get(i.name) is None]
+        if missing:
+            raise MissingInputError(f"pack {pack.id} needs input(s): {', '.join(missing)}")
+        self.compiled = compiled
+        self.pack = pack
+        self.patches = pack.phase.effect == "patch"
+        self.working = patching.Working(inputs.get(pack.subject)) if self.patches else None
+        self.bindings: dict[str, Any] = {i.name: inputs.get(i.name) for i in pack.inputs}
+        if self.working is not None:
+            self.bindings[pack.subject] = self.working.root
+        self.deadline = time.perf_counter() + pack.budget_ms / 1000
+        self.activations: dict[tuple[int, str | None], tuple[evaluator.Activation, int]] = {}
+        self.selections: dict[str, tuple[list[selecting.Match], int]] = {}
+        self.version = 0  # bumped by every patch of the subject
+        self.operations: list[decisions.Operation] = []
+        self.errors: list[decisions.FieldError] = []
+        self.actions: list[decisions.Action] = []
+        self.trace: list[decisions.TraceEntry] = []
+
+    @property
+    def subject(self) -> Any:
+        return self.working.root if self.working is not None else self.bindings[self.pack.subject]
+
+    def run(self) -> decisions.Result:
+        if self._wrong_target():
+            return self._result()
+        self._variables()
+        first_match = self.pack.evaluation == "firstMatch"
+        try:
+            for rule in self.compiled.rules:
+                if self._rule(rule) and first_match:
+                    break
+        except _Stop:
+            pass
+        return self._result()
+
+    def _result(self) -> decisions.Result:
+        return decisions.Result(self.subject, tuple(self.operations), tuple(self.errors),
+                                tuple(self.actions), tuple(self.trace))
+
+    def _wrong_target(self) -> bool:
+        """A subject that is not one of the pack's targets is refused with one error."""
+        targets = self.pack.targets
+        subject = self.subject
+        if not targets:
+            return False
+        kind = (subject.get("apiVersion"), subject.get("kind")) if isinstance(subject, dict) else (None, None)
+        if any((t.api_version, t.kind) == kind for t in targets):
+            return False
+        wanted = ", ".join(f"{t.api_version} {t.kind}" for t in targets)
+        self.errors.append(decisions.FieldError(
+            "kind", f"pack {self.pack.id} applies to {wanted}, not {kind[0]} {kind[1]}", "NotSupported", self.pack.id))
+        return True
+
+    def _variables(self) -> None:
+        for name, program, environment in self.compiled.variables:
+            try:
+                self.bindings[name] = program.evaluate(environment.activation(self.bindings))
+            except evaluator.CelEvaluationError as error:
+                self.bindings[name] = None
+                self._runtime_error(f"{self.pack.id}/variables/{name}", "", f"variable {name}: {error.message}")
+
+    def _check_budget(self, rule: compiling.CompiledRule, path: str) -> None:
+        if time.perf_counter() > self.deadline:
+            message = f"evaluation budget of {self.pack.budget_ms} ms ran out at rule {rule.rule.name}"
+            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.ERROR, path, message, rule.rule.ref))
+            self.errors.append(decisions.FieldError(path, message, "Internal", rule.origin))
+            raise _Stop
+
+    def _rule(self, rule: compiling.CompiledRule) -> bool:
+        """Run one rule on each of its elements; True when it fired (for firstMatch)."""
+        self._check_budget(rule, "")
+        if rule.selector is None:
+            return self._element(rule, None)
+        matches = self._select(rule.selector)
+        if not matches:
+            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", "forEach matched nothing",
+                                                   rule.rule.ref))
+            return False
+        fired = False
+        for position, match in enumerate(matches):
+            if position:
+                self._check_budget(rule, match.text)
+            fired = self._element(rule, match) or fired
+            if fired and self.pack.evaluation == "firstMatch":
+                break
+        return fired
+
+    def _select(self, selector: selecting.Selector) -> list[selecting.Match]:
+        """Matches of `selector`, shared by rules with the same forEach until the next patch."""
+        cached = self.selections.get(selector.source)
+        if cached is None or cached[1] != self.version:
+            cached = self.selections[selector.source] = (selector.select(self.subject), self.version)
+        return cached[0]
+
+    def _activation(self, rule: compiling.CompiledRule, match: selecting.Match | None) -> evaluator.Activation:
+        """One activation per (environment, element), shared by rules while it is current.
+
+        An activation converts each input on first read, so recreating one is costly: after a
+        patch it is rebuilt only for rules that may read the subject (forEach rules always do).
+        """
+        key = (id(rule.environment), match.text if match is not None else None)
+        cached = self.activations.get(key)
+        if cached is not None:
+            activation, version = cached
+            if version == self.version or (match is None and self.pack.subject not in rule.reads):
+                return activation
+        bindings = self.bindings
+        if match is not None:
+            bindings = dict(bindings, item=match.value, index=match.index,
+                            indexes=list(match.indexes), path=match.text)
+        activation = rule.environment.activation(bindings)
+        self.activations[key] = (activation, self.version)
+        return activation
+
+    def _element(self, rule: compiling.CompiledRule, match: selecting.Match | None) -> bool:
+        path = match.text if match is not None else ""
+        try:
+            activation = self._activation(rule, match)
+            if rule.when is not None and not _bool(rule.when, activation, "when"):
+                self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, "when was false",
+                                                       rule.rule.ref))
+                return False
+            outcome, detail = self._effect(rule, match, activation)
+        except _RuleError as error:
+            self._runtime_error(rule.origin, path, str(error), rule.rule.ref)
+            return False
+        self.trace.append(decisions.TraceEntry(rule.origin, outcome, path, detail, rule.rule.ref))
+        return outcome in (Outcome.APPLIED, Outcome.FAILED)
+
+    def _runtime_error(self, origin: str, path: str, message: str, ref: str = "") -> None:
+        self.trace.append(decisions.TraceEntry(origin, Outcome.ERROR, path, message, ref))
+        if self.pack.failure_policy == "Fail":
+            self.errors.append(decisions.FieldError(path, f"{origin}: {message}", "Internal", origin))
+
+    def _effect(self, rule: compiling.CompiledRule, match: selecting.Match | None,
+                activation: evaluator.Activation) -> tuple[Outcome, str]:
+        if self.patches:
+            return self._patch(rule, match, activation)
+        if rule.action_params or rule.rule.action is not None:
+            return self._action(rule, activation)
+        return self._assert(rule, match, activation)
+
+    def _patch(self, rule: compiling.CompiledRule, match: selecting.Match | None,
+               activation: evaluator.Activation) -> tuple[Outcome, str]:
+        assert self.working is not None
+        base = match.path if match is not None else ()
+        planned = []
+        for operation in rule.patch:  # every expression sees the state before this rule's operations
+            tokens = operation.tokens
+            if operation.path_program is not None:
+                tokens = _pointer(_evaluate(operation.path_program, activation, "pathExpression"))
+            value = operation.value
+            if operation.value_program is not None:
+                value = _evaluate(operation.value_program, activation, "valueExpression")
+            planned.append((operation.op, base + tuple(tokens or ()), value))
+        done: list[decisions.Operation] = []
+        try:
+            for op, tokens, value in planned:
+                if op == "remove":
+                    done += self.working.remove(tokens, rule.origin)
+                else:
+                    done += getattr(self.working, op)(tokens, value, rule.origin)
+        except patching.PatchError as error:
+            raise _RuleError(f"patch: {error}") from None
+        finally:
+            self._patched(done)
+        return Outcome.APPLIED, f"{len(done)} operation(s)" if done else "nothing to change"
+
+    def _patched(self, done: list[decisions.Operation]) -> None:
+        if not done:
+            return
+        assert self.working is not None
+        self.operations += done
+        self.bindings[self.pack.subject] = self.working.root
+        self.version += 1
+
+    def _action(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
+        call = rule.rule.action
+        assert call is not None
+        params = {name: _evaluate(program, activation, f"action.params.{name}")
+                  for name, program in rule.action_params}
+        self.actions.append(decisions.Action(call.type, params, rule.origin))
+        return Outcome.APPLIED, call.type
+
+    def _assert(self, rule: compiling.CompiledRule, match: selecting.Match | None,
+                activation: evaluator.Activation) -> tuple[Outcome, str]:
+        if rule.assertions is not None:
+            return self._assertions(rule, activation)
+        assert rule.assert_ is not None
+        if _bool(rule.assert_, activation, "assert"):
+            return Outcome.SKIPPED, "assertion held"
+        field = _join(match.text if match is not None else "", rule.rule.field)
+        if rule.field_expression is not None:
+            field = _string(rule.field_expression, activation, "fieldExpression")
+        self.errors.append(decisions.FieldError(field, self._message(rule, activation), rule.rule.reason, rule.origin))
+        return Outcome.FAILED, field
+
+    def _message(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> str:
+        """messageExpression, then message, then `failed rule <pack>/<rule>` (§2.6)."""
+        if rule.message_expression is not None:
+            message = _string(rule.message_expression, activation, "messageExpression")
+            if message.strip():
+                return message
+        return rule.rule.message or f"failed rule {self.pack.name}/{rule.rule.name}"
+
+    def _assertions(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
+        assert rule.assertions is not None
+        found = _evaluate(rule.assertions, activation, "assertions")
+        if not isinstance(found, list) or not all(isinstance(f, dict) and "field" in f for f in found):
+            raise _RuleError("assertions must return a list of {field, message, reason?} maps")
+        for item in found:
+            message = str(item.get("message") or f"failed rule {self.pack.name}/{rule.rule.name}")
+            reason = str(item.get("reason") or rule.rule.reason)
+            self.errors.append(decisions.FieldError(str(item["field"]), message, reason, rule.origin))
+        if not found:
+            return Outcome.SKIPPED, "no assertion failed"
+        return Outcome.FAILED, f"{len(found)} error(s)"
+
+
+def _evaluate(program: evaluator.Program, activation: evaluator.Activation, what: str) -> Any:
+    try:
+        return program.evaluate(activation)
+    except evaluator.CelEvaluationError as error:
+        raise _RuleError(f"{what}: {error.message}") from None
+
+
+def _bool(program: evaluator.Program, activation: evaluator.Activation, what: str) -> bool:
+    value = _evaluate(program, activation, what)
+    if not isinstance(value, bool):
+        raise _RuleError(f"{what}: expected bool, got {type(value).__name__}")
+    return value
+
+
+def _string(program: evaluator.Program, activation: evaluator.Activation, what: str) -> str:
+    value = _evaluate(program, activation, what)
+    if not isinstance(value, str):
+        raise _RuleError(f"{what}: expected string, got {type(value).__name__}")
+    return value
+
+
+def _pointer(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, str) or (value and not value.startswith("/")):
+        raise _RuleError(f"pathExpression: {value!r} is not a JSON pointer")
+    return compiling.parse_pointer(value)
+
+
+def _join(base: str, field: str) -> str:
+    if not field:
+        return base
+    if not base or field.startswith("["):
+        return base + field
+    return f"{base}.{field}"
+

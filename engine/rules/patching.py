@@ -1,0 +1,155 @@
+"""Applying patch operations to the working subject and recording them as absolute RFC 6902.
+
+Owns: `Working` (the subject being patched in one evaluation, copied once on creation),
+its `add`/`replace`/`remove`/`merge` (docs/rule-packs.md §2.5), `PatchError`, `pointer` and
+`copy_json`. Each method returns the absolute operations it performed, parents it created
+first, each tagged with its origin.
+Called by: `engine.rules.evaluating`.
+Must not import: anything in `engine` but `engine.rules.decisions`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.rules import decisions
+
+
+class PatchError(Exception):
+    """An operation that cannot apply (replace of a missing target, bad index, non-container)."""
+
+
+def copy_json(value: Any) -> Any:
+    """Deep copy of JSON-like data (faster than copy.deepcopy)."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
+
+
+def pointer(tokens: tuple[str | int, ...]) -> str:
+    """Tokens -> RFC 6901 pointer ('' for the root)."""
+    return "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in tokens)
+
+
+class Working:
+    """The subject of one evaluation; copied once, then patched in place."""
+
+    def __init__(self, subject: Any) -> None:
+        self.root = copy_json(subject)
+
+    def add(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
+        """RFC 6902 add; missing parent objects are created (each as its own add)."""
+        if not tokens:
+            self.root = copy_json(value)
+            return [decisions.Operation("add", "", copy_json(value), origin)]
+        created: list[decisions.Operation] = []
+        parent = self._parent(tokens, create=created, origin=origin)
+        key = tokens[-1]
+        if isinstance(parent, dict):
+            parent[str(key)] = copy_json(value)
+        elif isinstance(parent, list):
+            parent.insert(_list_index(parent, key, tokens, insert=True), copy_json(value))
+        else:
+            raise PatchError(f"cannot add at {pointer(tokens)}: parent is not an object or a list")
+        return created + [decisions.Operation("add", pointer(tokens), copy_json(value), origin)]
+
+    def replace(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
+        """RFC 6902 replace; the target must exist."""
+        if not tokens:
+            self.root = copy_json(value)
+        else:
+            parent = self._parent(tokens)
+            key = tokens[-1]
+            if isinstance(parent, dict) and str(key) in parent:
+                parent[str(key)] = copy_json(value)
+            elif isinstance(parent, list):
+                parent[_list_index(parent, key, tokens, insert=False)] = copy_json(value)
+            else:
+                raise PatchError(f"cannot replace {pointer(tokens)}: it does not exist")
+        return [decisions.Operation("replace", pointer(tokens), copy_json(value), origin)]
+
+    def remove(self, tokens: tuple[str | int, ...], origin: str) -> list[decisions.Operation]:
+        """RFC 6902 remove; a missing target is not an error (nothing is recorded)."""
+        if not tokens:
+            raise PatchError("cannot remove the subject itself")
+        try:
+            parent = self._parent(tokens)
+        except PatchError:
+            return []
+        key = tokens[-1]
+        if isinstance(parent, dict) and str(key) in parent:
+            del parent[str(key)]
+        elif isinstance(parent, list) and _is_index(key) and int(key) < len(parent):
+            del parent[int(key)]
+        else:
+            return []
+        return [decisions.Operation("remove", pointer(tokens), None, origin)]
+
+    def merge(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
+        """RFC 7386 merge of `value` into the object at `tokens` (created if missing)."""
+        if not isinstance(value, dict):
+            return self.add(tokens, value, origin) if tokens else self.replace(tokens, value, origin)
+        operations: list[decisions.Operation] = []
+        target = self._get(tokens)
+        if not isinstance(target, dict):
+            operations += self.add(tokens, {}, origin) if tokens else self.replace(tokens, {}, origin)
+            target = self._get(tokens)
+        for key, item in value.items():
+            path = tokens + (key,)
+            if item is None:
+                operations += self.remove(path, origin) if key in target else []
+            elif isinstance(item, dict) and isinstance(target.get(key), dict):
+                operations += self.merge(path, item, origin)
+            else:
+                operations += self.add(path, _without_nulls(item), origin)
+        return operations
+
+    def _get(self, tokens: tuple[str | int, ...]) -> Any:
+        node = self.root
+        for token in tokens:
+            if isinstance(node, dict):
+                node = node.get(str(token))
+            elif isinstance(node, list) and _is_index(token) and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                return None
+        return node
+
+    def _parent(self, tokens: tuple[str | int, ...], *, create: list[decisions.Operation] | None = None,
+                origin: str = "") -> Any:
+        """The container holding the last token; creates missing objects when `create` is given."""
+        node = self.root
+        for depth, token in enumerate(tokens[:-1]):
+            if isinstance(node, dict):
+                if str(token) not in node or node[str(token)] is None:
+                    if create is None:
+                        raise PatchError(f"{pointer(tokens[:depth + 1])} does not exist")
+                    node[str(token)] = {}
+                    create.append(decisions.Operation("add", pointer(tokens[:depth + 1]), {}, origin))
+                node = node[str(token)]
+            elif isinstance(node, list):
+                node = node[_list_index(node, token, tokens, insert=False)]
+            else:
+                raise PatchError(f"{pointer(tokens[:depth + 1])} is inside a value that is not an object or a list")
+        return node
+
+
+def _is_index(token: str | int) -> bool:
+    return isinstance(token, int) or (token.isdigit() and (token == "0" or not token.startswith("0")))
+
+
+def _list_index(items: list[Any], token: str | int, tokens: tuple[str | int, ...], *, insert: bool) -> int:
+    if insert and token == "-":
+        return len(items)
+    if not _is_index(token) or int(token) > len(items) or (not insert and int(token) == len(items)):
+        raise PatchError(f"{pointer(tokens)}: index {token!r} is out of range for a list of {len(items)}")
+    return int(token)
+
+
+def _without_nulls(value: Any) -> Any:
+    """A merge-patch value as it lands in a new place: null members dropped."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    return value

@@ -1,0 +1,112 @@
+"""`forEach` selectors: a JSONPath compiled once, matched many times.
+
+Owns: `Selector` (compile a jsonpath-ng expression once; `select(subject)` gives each match
+with its field path, innermost index, every list index on the way and Kubernetes-notation
+path) and `SelectorError`. Simple paths (`$`, `.field`, `['field']`, `[n]`, `[*]`) run on a
+direct walker; anything else (filters, slices, `..`) goes through jsonpath-ng's `find`.
+Called by: `engine.rules.compiling` (compile), `engine.rules.evaluating` (select).
+Must not import: anything in `engine` but `engine.sources`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import jsonpath_ng
+from jsonpath_ng import ext as jsonpath_ext
+
+from engine.sources import yaml as sources_yaml
+
+_ALL = object()
+
+
+class SelectorError(Exception):
+    """A forEach expression that jsonpath-ng cannot parse."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Match:
+    """One element found by a selector."""
+
+    value: Any
+    path: sources_yaml.FieldPath
+    index: int
+    indexes: tuple[int, ...]
+    text: str  # Kubernetes notation, e.g. spec.replicatedJobs[2].dependsOn[0]
+
+
+class Selector:
+    """A compiled forEach expression."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        try:
+            self._expression = jsonpath_ext.parse(source)
+        except Exception as error:  # jsonpath-ng raises JsonPathParserError, its lexer a bare Exception
+            raise SelectorError(f"invalid forEach JSONPath {source!r}: {error}") from None
+        self._steps = _simple_steps(self._expression)
+
+    def select(self, subject: Any) -> list[Match]:
+        """Every match in document order."""
+        if self._steps is not None:
+            found = list(_walk(subject, self._steps, (), ()))
+        else:
+            found = [(datum.value, _path_of(datum.full_path)) for datum in self._expression.find(subject)]
+            found = [(value, path, tuple(p for p in path if isinstance(p, int))) for value, path in found]
+        return [Match(value, path, indexes[-1] if indexes else -1, indexes, sources_yaml.format_path(path))
+                for value, path, indexes in found]
+
+
+def _simple_steps(expression: Any) -> tuple[Any, ...] | None:
+    """The chain of field names / indexes / _ALL, or None when the path needs jsonpath-ng."""
+    if isinstance(expression, jsonpath_ng.Root):
+        return ()
+    if isinstance(expression, jsonpath_ng.Child):
+        left = _simple_steps(expression.left)
+        right = _simple_steps_leaf(expression.right)
+        return None if left is None or right is None else left + (right,)
+    return None
+
+
+def _simple_steps_leaf(node: Any) -> Any:
+    if isinstance(node, jsonpath_ng.Fields) and len(node.fields) == 1 and node.fields[0] != "*":
+        return node.fields[0]
+    if isinstance(node, jsonpath_ng.Index) and len(node.indices) == 1:
+        return node.indices[0]
+    if isinstance(node, jsonpath_ng.Wildcard) or isinstance(node, jsonpath_ng.Fields) and node.fields == ("*",):
+        return _ALL
+    return None
+
+
+def _walk(value: Any, steps: tuple[Any, ...], path: sources_yaml.FieldPath,
+          indexes: tuple[int, ...]) -> Iterator[tuple[Any, sources_yaml.FieldPath, tuple[int, ...]]]:
+    if not steps:
+        yield value, path, indexes
+        return
+    step, rest = steps[0], steps[1:]
+    if step is _ALL:
+        if isinstance(value, list):
+            for position, item in enumerate(value):
+                yield from _walk(item, rest, path + (position,), indexes + (position,))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from _walk(item, rest, path + (key,), indexes)
+    elif isinstance(step, int):
+        if isinstance(value, list) and -len(value) <= step < len(value):
+            position = step % len(value)
+            yield from _walk(value[position], rest, path + (position,), indexes + (position,))
+    elif isinstance(value, dict) and step in value:
+        yield from _walk(value[step], rest, path + (step,), indexes)
+
+
+def _path_of(full_path: Any) -> sources_yaml.FieldPath:
+    """jsonpath-ng's full_path (Child/Fields/Index) as a field path tuple."""
+    if isinstance(full_path, jsonpath_ng.Child):
+        return _path_of(full_path.left) + _path_of(full_path.right)
+    if isinstance(full_path, jsonpath_ng.Fields):
+        return tuple(full_path.fields)
+    if isinstance(full_path, jsonpath_ng.Index):
+        return tuple(full_path.indices)
+    return ()
