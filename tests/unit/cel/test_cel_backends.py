@@ -31,3 +31,17 @@ def test_unknown_backend_names_the_valid_ones() -> None:
 
 def test_default_is_listed_first() -> None:
     assert backends.available_backends()[0] == backends.DEFAULT
+
+
+def test_all_is_sorted_and_lists_the_public_names() -> None:
+    public = {name for name in vars(backends) if not name.startswith("_")}
+    public -= {"annotations", "importlib", "os", "evaluator"}  # imports, not API
+    assert backends.__all__ == sorted(backends.__all__)
+    assert set(backends.__all__) == public
+
+
+def test_environments_are_built_once_per_variables_and_limits() -> None:
+    for name in backends.available_backends():
+        backend = backends.get_backend(name)
+        assert backend.environment(("a",)) is backend.environment(("a",))
+        assert backend.environment(("a",)) is not backend.environment(("a", "b"))
