@@ -46,8 +46,10 @@ class CompiledSchema:
 
     def validate(self, obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[FieldError]:
         """Schema and CEL errors of `obj`; pass the stored object as `old` on update."""
-        previous = nodes.MISSING if old is None else old
-        return validation.validate(self._root, _without_root_metadata(obj), previous, "")
+        previous: Any = nodes.MISSING
+        if old is not None:
+            previous = _root_view(old)
+        return validation.validate(self._root, _root_view(obj), previous, "")
 
 
 def _environment(schema: dict[str, Any], backend: evaluator.Backend | None) -> Any:
@@ -61,8 +63,13 @@ def _environment(schema: dict[str, Any], backend: evaluator.Backend | None) -> A
     return backend.environment(celrules.VARIABLES)
 
 
-def _without_root_metadata(obj: dict[str, Any]) -> dict[str, Any]:
-    """The root `metadata` is the API server's business (ObjectMeta), not the schema's."""
-    if isinstance(obj, dict) and "metadata" in obj:
-        return {name: value for name, value in obj.items() if name != "metadata"}
-    return obj
+def _root_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """What the schema and CEL see of the root `metadata`: only `name` and `generateName`.
+
+    The rest of ObjectMeta is the API server's business, checked by its own rules.
+    """
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if not isinstance(meta, dict):
+        return obj
+    visible = {key: meta[key] for key in ("name", "generateName") if key in meta}
+    return {**obj, "metadata": visible}

@@ -191,9 +191,13 @@ def test_combinators() -> None:
     assert errors_of(schema, {"a": 11, "b": "ok"}) == []
 
 
-def test_root_metadata_is_left_to_the_api_server() -> None:
-    schema = {"type": "object", "properties": {"metadata": {"type": "object", "properties": {"name": {"type": "integer"}}}}}
-    assert errors_of(schema, {"metadata": {"name": "x"}}) == []
+def test_only_name_and_generate_name_of_the_root_metadata_meet_the_schema_and_rules() -> None:
+    schema = {"type": "object", "properties": {"metadata": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 5}, "labels": {"type": "integer"}}}},
+        "x-kubernetes-validations": [{"rule": "!has(self.metadata.labels) && self.metadata.name != 'bad'"}]}
+    assert errors_of(schema, {"metadata": {"name": "x", "labels": {"a": "b"}, "uid": "u"}}) == []
+    assert errors_of(schema, {"metadata": {"name": "toolong"}}) == [("metadata.name", "FieldValueTooLong")]
+    assert errors_of(schema, {"metadata": {"name": "bad"}}) == [("", "FieldValueInvalid")]
 
 
 def test_a_bad_schema_is_reported_with_its_location() -> None:
