@@ -33,8 +33,7 @@ class CompiledSchema:
     """One CRD version's schema, parsed and with its CEL rules compiled; reusable and read-only."""
 
     def __init__(self, openapi_v3_schema: dict[str, Any], *, backend: evaluator.Backend | None = None) -> None:
-        environment = _environment(openapi_v3_schema, backend)
-        self._root = nodes.compile_schema(openapi_v3_schema, environment)
+        self._root = nodes.compile_schema(openapi_v3_schema, _LazyEnvironment(backend))
 
     def apply_defaults(self, obj: dict[str, Any]) -> None:
         """Apply structural defaults in place (and drop nulls of non-nullable, undefaulted fields)."""
@@ -52,15 +51,28 @@ class CompiledSchema:
         return validation.validate(self._root, _root_view(obj), previous, "")
 
 
-def _environment(schema: dict[str, Any], backend: evaluator.Backend | None) -> Any:
-    """A CEL environment only when the schema has rules, so rule-free schemas need no backend."""
-    if "x-kubernetes-validations" not in repr(schema):
-        return None
-    if backend is None:
-        from engine.cel import backends  # imported lazily: it loads the CEL library
+class _LazyEnvironment:
+    """The CEL environment, built at the first rule: rule-free schemas need no CEL library."""
 
-        backend = backends.get_backend()
-    return backend.environment(celrules.VARIABLES)
+    def __init__(self, backend: evaluator.Backend | None) -> None:
+        self._backend = backend
+        self._environment: evaluator.Environment | None = None
+
+    def compile(self, source: str) -> evaluator.Program:
+        return self._get().compile(source)
+
+    def activation(self, bindings: Any) -> evaluator.Activation:
+        return self._get().activation(bindings)
+
+    def _get(self) -> evaluator.Environment:
+        if self._environment is None:
+            backend = self._backend
+            if backend is None:
+                from engine.cel import backends  # imported lazily: it loads the CEL library
+
+                backend = backends.get_backend()
+            self._environment = backend.environment(celrules.VARIABLES)
+        return self._environment
 
 
 def _root_view(obj: dict[str, Any]) -> dict[str, Any]:
