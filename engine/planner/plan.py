@@ -1,14 +1,14 @@
 """The values a reconcile pass produces: `Plan` and its `Action`s.
 
 Owns: the action types (`CreateJob`, `DeleteJob`, `UpdateJob`, `PatchJobScaling`,
-`CreateService`, `CreatePVC`, `DeleteJobSet`, `WriteStatus`, `Emit`) and `Plan`.
+`CreateService`, `CreatePVC`, `DeleteJobSet`, `WriteStatus`, `Emit`, `Record`) and `Plan`.
 Called by: the planner steps (which build actions), `engine.planner.reconcile` (which folds
 them), the executor and `jobset render` (which read them).
 Must not import: `engine.kube`, `engine.webhook`, `engine.localcluster`.
 
 Execution contract (spec §8, §10.6): actions run in list order; `WriteStatus`, when present,
 is the last API write and carries the whole new status; `Emit` actions with
-`after_status=True` are sent only if that write succeeds. The executor itself emits the
+`after_status=True` and `Record` actions come after it and run only if that write succeeds. The executor itself emits the
 immediate `JobCreationFailed`, `HeadlessServiceCreationFailed` and `PVCCreationFailed`
 Warnings (spec §9.1, §9.7, §9.8), since only it sees the API errors.
 """
@@ -99,7 +99,18 @@ class Emit:
     after_status: bool = True
 
 
-Action = CreateJob | DeleteJob | UpdateJob | PatchJobScaling | CreateService | CreatePVC | DeleteJobSet | WriteStatus | Emit
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A metric increment (spec §10.15), recorded with the events after the status write.
+
+    `metric` is `completed`, `failed` or `restart`; `rule` is the pack rule behind a restart.
+    """
+
+    metric: str
+    rule: str = ""
+
+
+Action = CreateJob | DeleteJob | UpdateJob | PatchJobScaling | CreateService | CreatePVC | DeleteJobSet | WriteStatus | Emit | Record
 
 
 @dataclasses.dataclass(frozen=True)

@@ -37,7 +37,7 @@ def plan_pass(snapshot: observed.Observed, decision_packs: packs.Packs) -> plan.
 
 def _fold(ctx: context.Context, stored: dict[str, Any]) -> plan.Plan:
     actions: list[plan.Action] = []
-    events: list[plan.Emit] = []
+    events: list[plan.Action] = []
     trace: list[str] = []
     requeue: float | None = None
     for step in STEPS:
@@ -46,10 +46,10 @@ def _fold(ctx: context.Context, stored: dict[str, Any]) -> plan.Plan:
         except packs.DecisionError as error:
             outcome = context.StepOutcome(error=str(error))
         trace.extend(outcome.trace)
-        actions.extend(a for a in outcome.actions if not (isinstance(a, plan.Emit) and a.after_status))
+        actions.extend(a for a in outcome.actions if not _after_status(a))
         if outcome.error is not None:
             return plan.Plan(actions=tuple(actions), error=outcome.error, trace=tuple(trace))
-        events.extend(a for a in outcome.actions if isinstance(a, plan.Emit) and a.after_status)
+        events.extend(a for a in outcome.actions if _after_status(a))
         if outcome.status is not None:
             ctx = dataclasses.replace(ctx, status=outcome.status)
         if outcome.requeue_after is not None:
@@ -59,3 +59,8 @@ def _fold(ctx: context.Context, stored: dict[str, Any]) -> plan.Plan:
     if ctx.status != stored:
         actions.append(plan.WriteStatus(status={"restarts": 0, **ctx.status}))
     return plan.Plan(actions=tuple(actions) + tuple(events), requeue_after=requeue, trace=tuple(trace))
+
+
+def _after_status(action: plan.Action) -> bool:
+    """Events and metric records wait for the status write (spec §10.6)."""
+    return isinstance(action, plan.Record) or (isinstance(action, plan.Emit) and action.after_status)

@@ -36,7 +36,8 @@ def run(ctx: context.Context) -> context.StepOutcome:
             status, events = context.enter(ctx, "Failed", origin=decision.origin,
                                            reason=decision.params["reason"], message=decision.params["message"])
             status["terminalState"] = keys.CONDITION_FAILED
-            return context.StepOutcome(actions=events, status=status, stop=True, trace=trace)
+            return context.StepOutcome(actions=events + (plan.Record("failed"),), status=status, stop=True,
+                                       trace=trace)
         case "RestartJobSet":
             return _restart_jobset(ctx, decision, trace)
         case "RestartJob":
@@ -73,7 +74,8 @@ def _restart_jobset(ctx: context.Context, decision: packs.Decision,
         status["restartsCountTowardsMax"] = int(status.get("restartsCountTowardsMax", 0)) + 1
     status, events = context.enter(ctx, "Restarting", origin=decision.origin, reason=decision.params["reason"],
                                    message=decision.params["message"], base=status)
-    return context.StepOutcome(actions=(_event(decision),) + events, status=status, stop=True, trace=trace)
+    return context.StepOutcome(actions=(_event(decision),) + events + (plan.Record("restart", decision.origin),),
+                               status=status, stop=True, trace=trace)
 
 
 def _restart_job(ctx: context.Context, decision: packs.Decision,
@@ -98,4 +100,5 @@ def _restart_job(ctx: context.Context, decision: packs.Decision,
         counts[index] += 1
         entry[field] = counts
     status = {**ctx.status, "replicatedJobsStatus": entries}
-    return context.StepOutcome(actions=(_event(decision),), status=status, stop=True, trace=trace)
+    return context.StepOutcome(actions=(_event(decision), plan.Record("restart", decision.origin)), status=status,
+                               stop=True, trace=trace)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.model import keys
-from engine.planner import context, observed
+from engine.planner import context, observed, plan
 
 ORIGIN = "step inplace (§11.1)"
 
@@ -61,7 +61,7 @@ def _store(ctx: context.Context, field: str, value: int) -> context.StepOutcome:
 def _fail(ctx: context.Context, what: str) -> context.StepOutcome:
     status, events = context.enter(ctx, "InPlaceRestartsExceeded", origin=ORIGIN)
     status["terminalState"] = keys.CONDITION_FAILED
-    return context.StepOutcome(actions=events, status=status,
+    return context.StepOutcome(actions=events + (plan.Record("failed"),), status=status,
                                trace=(f"inplace: {what} exceed maxRestarts (§11.1)",))
 
 

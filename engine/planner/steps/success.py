@@ -9,7 +9,7 @@ Must not import: `engine.kube`, other steps.
 from __future__ import annotations
 
 from engine.model import keys
-from engine.planner import context, observed
+from engine.planner import context, observed, plan
 
 
 def run(ctx: context.Context) -> context.StepOutcome:
@@ -26,5 +26,5 @@ def run(ctx: context.Context) -> context.StepOutcome:
     status, events = context.enter(ctx, "Completed", origin=chosen.origin, reason=chosen.params["reason"],
                                    message=chosen.params["message"])
     status["terminalState"] = keys.CONDITION_COMPLETED
-    return context.StepOutcome(actions=events, status=status, stop=True,
+    return context.StepOutcome(actions=events + (plan.Record("completed"),), status=status, stop=True,
                                trace=(f"success: {chosen.origin} completed the JobSet (§10.7)",))

@@ -27,6 +27,7 @@ def test_no_failure_policy_fails_with_failed_jobs_and_no_creation_section_10_8()
     assert world.jobset["status"]["terminalState"] == "Failed"
     assert result.of_type(plan.CreateJob) == []
     assert events(result) == [("Warning", "FailedJobs", failed["message"])]
+    assert result.of_type(plan.Record) == [plan.Record("failed")]  # §10.15
 
 
 def test_empty_failure_policy_fails_with_reached_max_restarts_section_16_5() -> None:

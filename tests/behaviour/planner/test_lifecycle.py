@@ -42,6 +42,7 @@ def test_all_jobs_succeeded_completes_and_finished_pass_deletes_active_section_1
     assert world.condition("Completed")["reason"] == "AllJobsCompleted"
     assert world.jobset["status"]["terminalState"] == "Completed"
     assert events(result) == [("Normal", "AllJobsCompleted", "jobset completed successfully")]
+    assert result.of_type(plan.Record) == [plan.Record("completed")]  # §10.15
 
 
 def test_success_any_with_targets_section_10_7() -> None:

@@ -39,7 +39,8 @@ def test_status_is_written_once_after_every_other_action_and_before_events_secti
                                  jobs=[job("js-w-0-old", "0"), job("js-w-0", "1", FAILED)])
     result = reconcile.plan_pass(snapshot, BUILTIN)
     kinds = [type(a).__name__ for a in result.actions]
-    assert kinds == ["DeleteJob", "WriteStatus", "Emit", "Emit"]
+    assert kinds == ["DeleteJob", "WriteStatus", "Emit", "Emit", "Record"]
+    assert result.of_type(plan.Record) == [plan.Record("restart", "jobset-failure@1.0.0/restart-jobset")]
     assert result.status["restarts"] == 2 and result.error is None
 
 
