@@ -23,14 +23,13 @@ _TYPE_META = ("apiVersion", "kind")
 def prune(node: nodes.Node | None, value: object, path: str, *, root: bool = False) -> list[str]:
     """Remove unknown fields from `value` in place; return their paths."""
     removed: list[str] = []
-    _prune(node, value, path, removed, resource=root, root=root)
+    _prune(node, value, path, removed, resource=root)
     return removed
 
 
-def _prune(node: nodes.Node | None, value: object, path: str, removed: list[str],
-           *, resource: bool = False, root: bool = False) -> None:
+def _prune(node: nodes.Node | None, value: object, path: str, removed: list[str], *, resource: bool = False) -> None:
     if isinstance(value, dict):
-        _prune_object(node, value, path, removed, resource=resource, root=root)
+        _prune_object(node, value, path, removed, resource=resource)
     elif isinstance(value, list):
         items = node.items if node is not None else None
         keep = node is not None and node.preserve_unknown and items is None
@@ -41,15 +40,14 @@ def _prune(node: nodes.Node | None, value: object, path: str, removed: list[str]
 
 
 def _prune_object(node: nodes.Node | None, value: dict[str, object], path: str, removed: list[str],
-                  *, resource: bool, root: bool) -> None:
+                  *, resource: bool) -> None:
     for name in list(value):
         where = fielderrors.child(path, name) if node is None or node.additional is None \
             or name in node.properties else fielderrors.key(path, name)
         if resource and name in _TYPE_META:
             continue
         if resource and name == "metadata":
-            if not root:
-                _prune_meta(value[name], where, removed)
+            _prune_meta(value[name], where, removed)
             continue
         prop = _schema_for(node, name)
         if prop is not None:

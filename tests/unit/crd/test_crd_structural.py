@@ -97,10 +97,10 @@ def test_prune_removes_unknown_fields_and_reports_their_paths() -> None:
         "top": True,
     }
     removed = structural.CompiledSchema(PRUNE).prune(value)
-    assert sorted(removed) == ["spec.extra", "spec.free.typed.y", "spec.items[0].bad", "top"]
+    assert sorted(removed) == ["metadata.whatever", "spec.extra", "spec.free.typed.y", "spec.items[0].bad", "top"]
     assert value["spec"]["free"]["any"] == {"deep": 1}
     assert value["spec"]["labels"] == {"x": "y"}
-    assert value["metadata"] == {"name": "n", "whatever": 1}
+    assert value["metadata"] == {"name": "n"}
 
 
 def test_prune_keeps_type_meta_of_embedded_resources_and_reduces_their_metadata() -> None:
