@@ -1,0 +1,55 @@
+"""Fixtures: an embedded API server per test module, a kubeconfig, the python client and kubectl."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client as k8s_client, config as k8s_config
+
+from engine.localcluster import server
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+KUBECTL = ROOT / ".venv" / "bin" / "kubectl"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.RunningServer]:
+    running = server.start_in_thread()
+    running.kubeconfig = running.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")  # type: ignore[attr-defined]
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def api_client(cluster: server.RunningServer) -> Iterator[k8s_client.ApiClient]:
+    configuration = k8s_client.Configuration()
+    k8s_config.load_kube_config(config_file=str(cluster.kubeconfig), client_configuration=configuration)  # type: ignore[attr-defined]
+    with k8s_client.ApiClient(configuration) as api_client:
+        yield api_client
+
+
+class Kubectl:
+    """The real kubectl against the fixture's server, with a fresh discovery cache."""
+
+    def __init__(self, kubeconfig: pathlib.Path, cache: pathlib.Path) -> None:
+        self.kubeconfig, self.cache = kubeconfig, cache
+
+    def __call__(self, *args: str, stdin: str | None = None, check: bool = True,
+                 timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        command = [str(KUBECTL), "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache), *args]
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self(*args, "-o", "json").stdout)
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: server.RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return Kubectl(cluster.kubeconfig, tmp_path_factory.mktemp("kubectl-cache"))  # type: ignore[attr-defined]
