@@ -39,6 +39,13 @@ def test_committed_outputs_equal_a_fresh_generation() -> None:
     assert cli.main(["--check"]) == 0
 
 
+@pytest.mark.skipif(not HAVE_KUBERNETES_VALIDATE, reason="needs the optional extra `schemagen`")
+def test_crd_is_a_valid_apiextensions_v1_object_under_strict_validation() -> None:
+    import kubernetes_validate
+
+    assert kubernetes_validate.validate(crd(), "1.37.0", strict=True) == "1.37"
+
+
 def test_crd_records_the_digest_of_its_source_and_generator() -> None:
     """Runs without kubernetes-validate: editing the source without regenerating fails here."""
     annotations = crd()["metadata"]["annotations"]
