@@ -58,6 +58,10 @@ class FieldError:
         """The full Kubernetes text: `<field>: <body>`."""
         return f"{self.field}: {self.body}" if self.field else self.body
 
+    def cause(self) -> dict[str, str]:
+        """This error as a `StatusCause` of a 422 Invalid status."""
+        return {"reason": self.type, "message": self.body, "field": self.field}
+
 
 def render(value: object) -> str:
     """A bad value as Kubernetes prints it: strings quoted, numbers bare, JSON otherwise."""

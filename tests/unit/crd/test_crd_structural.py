@@ -122,6 +122,9 @@ def test_required_fields_are_reported_at_the_missing_field() -> None:
 def test_enum_uses_the_kubernetes_unsupported_value_message() -> None:
     schema = obj(op={"type": "string", "enum": ["All", "Any"]})
     assert messages_of(schema, {"op": "X"}) == ['op: Unsupported value: "X": supported values: "All", "Any"']
+    (error,) = structural.CompiledSchema(schema).validate({"op": "X"})
+    assert error.cause() == {"reason": "FieldValueNotSupported", "field": "op",
+                             "message": 'Unsupported value: "X": supported values: "All", "Any"'}
 
 
 def test_minimum_maximum_and_exclusive_bounds() -> None:
