@@ -89,9 +89,12 @@ class Environment:
         return Program(source, env.program(tree, functions=_functions()))
 
     def activation(self, bindings: Mapping[str, Any]) -> evaluator.Activation:
-        """Convert one request's JSON-like data to celtypes (celpy needs them eagerly)."""
+        """Convert the declared variables' data to celtypes (celpy needs them eagerly).
+
+        Undeclared bindings are skipped: no program of this environment may read them.
+        """
         try:
-            return {name: to_cel(value) for name, value in bindings.items()}
+            return {name: to_cel(bindings[name]) for name in self._variables if name in bindings}
         except (TypeError, ValueError) as error:
             raise evaluator.CelEvaluationError(f"cannot bind variables: {error}") from None
 

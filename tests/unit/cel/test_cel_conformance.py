@@ -417,3 +417,8 @@ def test_limits_are_configurable(name: str) -> None:
     error = compile_error(env, "[1].all(a, [1].all(b, true))")
     assert "more than 1 comprehensions" in error.message
     assert env.compile("[1].all(a, a > 0)").source == "[1].all(a, a > 0)"
+
+
+def test_undeclared_bindings_are_ignored(env: evaluator.Environment) -> None:
+    activation = env.activation({"object": {}, "oldObject": {}, "item": None, "extra": {1}})
+    assert env.compile("object == oldObject").evaluate(activation) is True
