@@ -39,11 +39,14 @@ class Settings:
 
 @dataclasses.dataclass
 class Plan:
-    """What to do for one Job, in order: create, delete (finalizer first), write status,
-    release the tracking finalizer of counted pods, record events; come back later."""
+    """What to do for one Job, in order: create; delete (releasing the tracking finalizer
+    first, so the pod is never counted); terminate (delete keeping the finalizer: the Job is
+    finishing and counts them); write status; release the finalizer of counted pods; record
+    events; come back after `requeue_after` seconds."""
 
     create: list[podstate.Obj] = dataclasses.field(default_factory=list)
     delete: list[podstate.Obj] = dataclasses.field(default_factory=list)
+    terminate: list[podstate.Obj] = dataclasses.field(default_factory=list)
     status: podstate.Obj | None = None
     release: list[podstate.Obj] = dataclasses.field(default_factory=list)
     events: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
@@ -85,7 +88,8 @@ def decide(job: Mapping[str, Any], pods: list[Mapping[str, Any]], *, now: dateti
         finish = ("SuccessCriteriaMet", "SuccessPolicy", message) if message else None
     active = [p for p in pods if podstate.is_active(p)]
     if finish is not None:
-        plan.delete = [dict(p) for p in active]
+        plan.terminate = [dict(p) for p in active]
+        _count_leftovers(job, pods, tally, finish)
     elif not podstate.is_deleting(job):
         manage = jobmanage.manage(job, pods, tally.succeeded_indexes, tally.failed_indexes,
                                   succeeded=tally.succeeded, now=now, settings=settings)
@@ -112,7 +116,6 @@ def _tally(job: Mapping[str, Any], pods: list[Mapping[str, Any]], status: podsta
     per_index = spec.get("backoffLimitPerIndex")
     tally = Tally(int(status.get("succeeded", 0)), int(status.get("failed", 0)), done,
                   failed_ix, [])
-    finishing = _interim(job)
     for pod in pods:
         if not jobpods.has_finalizer(pod):
             continue
@@ -123,20 +126,43 @@ def _tally(job: Mapping[str, Any], pods: list[Mapping[str, Any]], status: podsta
                 tally.succeeded += 1
             elif index is not None and index < completions:
                 done.add(index)
-        elif jobpolicy.is_failed(job, pod) or (finishing and finishing[0] == "FailureTarget"
-                                                and podstate.is_deleting(pod)):
-            tally.release.append(dict(pod))
-            verdict = jobpolicy.judge_failure(job, pod)
-            if indexed and (index is None or index >= completions):
-                continue
-            tally.failed += 1 if verdict.counts else 0
-            if per_index is not None and index is not None and verdict.counts and (
-                    verdict.action == "FailIndex"
-                    or jobpods.index_counts(pod)[0] >= int(per_index)):
+        elif jobpolicy.is_failed(job, pod):
+            verdict = _count_failure(job, pod, tally)
+            if per_index is not None and index is not None and index < completions and \
+                    verdict.counts and (verdict.action == "FailIndex"
+                                        or jobpods.index_counts(pod)[0] >= int(per_index)):
                 failed_ix.add(index)
     if indexed:
         tally.succeeded = len(done)
     return tally
+
+
+def _count_failure(job: Mapping[str, Any], pod: Mapping[str, Any],
+                   tally: Tally) -> jobpolicy.FailureVerdict:
+    """Release a failed pod and count it unless ignored or outside the Job's indexes."""
+    tally.release.append(dict(pod))
+    verdict = jobpolicy.judge_failure(job, pod)
+    index = podstate.completion_index(pod)
+    spec = job.get("spec", {})
+    if spec.get("completionMode") == "Indexed" and (
+            index is None or index >= int(spec.get("completions") or 0)):
+        return verdict
+    tally.failed += 1 if verdict.counts else 0
+    return verdict
+
+
+def _count_leftovers(job: Mapping[str, Any], pods: list[Mapping[str, Any]], tally: Tally,
+                     finish: tuple[str, str, str]) -> None:
+    """A finishing Job releases every tracked pod; when it fails, the unfinished ones count
+    as failed too."""
+    released = {p["metadata"].get("uid") for p in tally.release}
+    for pod in pods:
+        if not jobpods.has_finalizer(pod) or pod["metadata"].get("uid") in released:
+            continue
+        if finish[0] == "FailureTarget":
+            _count_failure(job, pod, tally)
+        else:
+            tally.release.append(dict(pod))
 
 
 def _interim(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
@@ -218,7 +244,7 @@ def _finish(finish: tuple[str, str, str] | None, conditions: list[podstate.Obj],
     podstate.set_condition(conditions, kind, "True", now=now, probe=True, reason=reason,
                            message=message)
     terminating = [p for p in pods if podstate.is_deleting(p) and not podstate.is_terminal(p)]
-    if terminating or plan.delete:
+    if terminating or plan.delete or plan.terminate:
         return
     terminal = INTERIM[kind]
     podstate.set_condition(conditions, terminal, "True", now=now, probe=True, reason=reason,
@@ -234,14 +260,13 @@ def _finish(finish: tuple[str, str, str] | None, conditions: list[podstate.Obj],
 def _counters(job: Mapping[str, Any], status: podstate.Obj, conditions: list[podstate.Obj],
               pods: list[Mapping[str, Any]], tally: Tally, plan: Plan) -> None:
     spec = job.get("spec", {})
-    gone = {id(p) for p in plan.delete}
-    doomed = {p["metadata"].get("uid") for p in plan.delete}
+    doomed = {p["metadata"].get("uid") for p in plan.delete + plan.terminate}
     active = [p for p in pods if podstate.is_active(p) and p["metadata"].get("uid") not in doomed]
     terminating = sum(1 for p in pods if podstate.is_deleting(p) and not podstate.is_terminal(p))
     status.update(active=len(active) + len(plan.create),
                   ready=sum(1 for p in active if podstate.is_ready(p)),
                   succeeded=tally.succeeded, failed=tally.failed,
-                  terminating=terminating + len(gone), uncountedTerminatedPods={})
+                  terminating=terminating + len(doomed), uncountedTerminatedPods={})
     if spec.get("completionMode") == "Indexed":
         text = jobpolicy.format_indexes(tally.succeeded_indexes)
         if text:

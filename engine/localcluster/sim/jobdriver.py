@@ -69,7 +69,8 @@ class JobDriver:
                 and podstate.controller_uid(p) == uid]
         plan = jobcontroller.decide(job, pods, now=self.clock.now(), settings=self.settings)
         again = await self._create(job, plan.create)
-        await self._delete(job, plan.delete)
+        await self._delete(job, plan.delete, release=True)
+        await self._delete(job, plan.terminate, release=False)
         if plan.status is not None and not await self._write_status(job, plan.status):
             return 0.0
         for pod in plan.release:
@@ -91,9 +92,10 @@ class JobDriver:
                                        f"Created pod: {created['metadata']['name']}")
         return None
 
-    async def _delete(self, job: podstate.Obj, pods: list[podstate.Obj]) -> None:
+    async def _delete(self, job: podstate.Obj, pods: list[podstate.Obj], *, release: bool) -> None:
         for pod in pods:
-            await self._release(pod)
+            if release:
+                await self._release(pod)
             namespace, name = podstate.key(pod)
             try:
                 left = await self.api.delete(PODS, namespace, name, propagation="Background")

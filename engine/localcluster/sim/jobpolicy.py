@@ -17,13 +17,15 @@ from engine.localcluster.sim import podstate
 
 
 def format_indexes(indexes: Iterable[int]) -> str:
-    """The compressed form of a set of indexes: "0,2-4,7"."""
+    """The compressed form of a set of indexes: "0,2-4,7" (two in a row stay "5,6")."""
     ordered = sorted(set(indexes))
     parts: list[str] = []
     start = prev = None
     for ix in ordered + [None]:
         if start is not None and (ix is None or ix != prev + 1):
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            gap = prev - start
+            parts.append(str(start) if gap == 0 else f"{start},{prev}" if gap == 1
+                         else f"{start}-{prev}")
             start = None
         if ix is not None and start is None:
             start = ix

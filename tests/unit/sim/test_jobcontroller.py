@@ -7,7 +7,7 @@ import datetime
 import itertools
 from typing import Any
 
-from engine.localcluster.sim import jobcontroller, jobpods, podstate
+from engine.localcluster.sim import jobcontroller, jobpods, jobpolicy, podstate
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 _serial = itertools.count()
@@ -50,7 +50,7 @@ def run(j: dict[str, Any], pods: list[dict[str, Any]], at: datetime.datetime,
     for pod in pods:
         if pod["metadata"]["uid"] in released:
             pod["metadata"]["finalizers"] = []
-    for pod in plan.delete:
+    for pod in plan.delete + plan.terminate:
         for mine in pods:
             if mine["metadata"]["uid"] == pod["metadata"]["uid"]:
                 mine["metadata"]["deletionTimestamp"] = podstate.stamp(at)
@@ -224,7 +224,7 @@ def test_success_policy_ends_job_and_deletes_lingering_pods() -> None:
     plan = run(j, pods, T0)
     assert reasons(j) == [("SuccessCriteriaMet", "True", "SuccessPolicy",
                            "Matched rules at index 0")]
-    assert len(plan.delete) == 2
+    assert len(plan.terminate) == 2 and len(plan.release) == 3
     for pod in pods[1:]:
         finish(pod, "Failed", T0, code=137)
         pod["metadata"]["deletionTimestamp"] = podstate.stamp(T0)
@@ -261,9 +261,11 @@ def test_active_deadline_beats_backoff_and_requeues_until_then() -> None:
     assert reasons(j)[0] == ("FailureTarget", "True", "DeadlineExceeded",
                              "Job was active longer than specified deadline")
     assert len([p for p in pods if podstate.is_deleting(p)]) == 1
+    assert j["status"]["failed"] == 1 and j["status"]["terminating"] == 1
     pods[0]["status"] = {"phase": "Failed"}
     run(j, pods, T0 + datetime.timedelta(seconds=32))
     assert reasons(j)[-1][0:3] == ("Failed", "True", "DeadlineExceeded")
+    assert j["status"]["failed"] == 1 and j["status"]["terminating"] == 0
 
 
 def test_finished_job_only_releases_finalizers() -> None:
@@ -273,3 +275,9 @@ def test_finished_job_only_releases_finalizers() -> None:
     j["status"]["conditions"] = [{"type": "Complete", "status": "True"}]
     plan = jobcontroller.decide(j, pods, now=T0)
     assert plan.status is None and plan.create == [] and len(plan.release) == 1
+
+
+def test_index_sets_use_the_compressed_form() -> None:
+    assert jobpolicy.format_indexes({1, 3, 4, 5, 7, 9, 10}) == "1,3-5,7,9,10"
+    assert jobpolicy.parse_indexes("1,3-5,7,9,10", limit=10) == {1, 3, 4, 5, 7, 9}
+    assert jobpolicy.format_indexes(set()) == ""
