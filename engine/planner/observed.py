@@ -27,7 +27,13 @@ class ClassificationError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Observed:
-    """Everything one pass may read. `now` is the only clock the planner sees."""
+    """Everything one pass may read. `now` is the only clock the planner sees.
+
+    `jobs`: Jobs in the JobSet's namespace (only those whose controller owner has the
+    JobSet's UID count); `service`: the Service named after the effective subdomain, if
+    it exists; `pvcs`: existing PVCs of the JobSet's namespace; `pods`: Pods labelled with
+    the JobSet name (needed only for in-place restart); `feature_gates`: name -> bool.
+    """
 
     jobset: RawObject
     now: datetime.datetime

@@ -195,3 +195,14 @@ def test_failure_beats_success_in_the_same_pass_section_16_4() -> None:
     world.finish("js-b-0", "Failed")
     world.run()
     assert world.condition("Failed") is not None and world.condition("Completed") is None
+
+
+def test_failed_jobset_deletes_active_jobs_and_keeps_finished_ones_section_8() -> None:
+    world = started(World(make_jobset(("a", 1), ("b", 2))))
+    world.finish("js-a-0", "Failed")
+    world.finish("js-b-0", "Complete")
+    world.run()
+    result = world.run()
+    assert job_names(result, plan.DeleteJob) == ["js-b-1"]
+    assert result.of_type(plan.CreateJob) == [] and result.of_type(plan.WriteStatus) == []
+    assert sorted(world.jobs) == ["js-a-0", "js-b-0"]

@@ -126,3 +126,22 @@ def test_resume_with_in_order_keeps_suspended_true_until_all_started_section_16_
     world.settle()
     assert world.condition("Suspended")["status"] == "False"
     assert world.condition("StartupPolicyCompleted")["status"] == "True"
+
+
+def test_in_order_runs_again_after_a_global_restart_section_10_12() -> None:
+    world = World(make_jobset(("a", 1), ("b", 1), startupPolicy={"startupPolicyOrder": "InOrder"},
+                              failurePolicy={"maxRestarts": 1}))
+    for name in ("js-a-0", "js-b-0"):
+        world.run()
+        world.ready(name)
+    world.settle()
+    assert world.condition("StartupPolicyCompleted")["status"] == "True"
+    world.finish("js-b-0", "Failed")
+    world.settle()
+    assert sorted(world.jobs) == ["js-a-0"]
+    assert world.condition("StartupPolicyInProgress")["status"] == "True"
+    assert world.condition("StartupPolicyCompleted")["status"] == "False"
+    world.ready("js-a-0")
+    world.run()
+    assert sorted(world.jobs) == ["js-a-0", "js-b-0"]
+    assert world.jobs["js-b-0"]["metadata"]["labels"]["jobset.sigs.k8s.io/restart-attempt"] == "1"
