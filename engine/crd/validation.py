@@ -5,6 +5,8 @@ checks types (nullable, int-or-string), enums, bounds, lengths, patterns, format
 property counts, required fields, list-type set/map uniqueness, the anyOf/allOf/oneOf/not
 combinators, and `x-kubernetes-validations`. `old` is the correlated old value (update):
 object properties by name, map-list items by key; transition rules run only where it exists.
+On update, errors of unchanged values are ratcheted (dropped) as since Kubernetes 1.33,
+except list-type uniqueness, combinators and transition rules.
 Messages use kube-apiserver's wording (`<path> in body should be greater than or equal to 0`).
 Called by: `engine.crd.structural`.
 Must not import: anything in `engine` outside `engine.crd` (CEL is reached through nodes' rules).
@@ -18,37 +20,42 @@ from typing import Any
 from engine.crd import embedded, fielderrors, formats, nodes
 
 MISSING = nodes.MISSING
+Errors = list[fielderrors.FieldError]
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 
 
 def validate(node: nodes.Node, value: object, old: object, path: str) -> list[fielderrors.FieldError]:
     """Every schema and CEL error of `value` (correlated with `old`, or MISSING on create)."""
-    errors: list[fielderrors.FieldError] = []
-    _walk(node, value, old, path, errors)
+    errors: Errors = []
+    _walk(node, value, old, path, errors, False)
     return errors
 
 
-def _walk(node: nodes.Node, value: object, old: object, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _walk(node: nodes.Node, value: object, old: object, path: str, errors: Errors, inherited: bool) -> None:
+    """Validate one value. `own` collects the errors that ratcheting may drop: those of a value
+    equal to its correlated old value (or, when it has none, of an unchanged ancestor)."""
+    unchanged = value == old if old is not MISSING else inherited
+    mark, own = len(errors), []
     if value is None:
         if not node.nullable and (node.type is not None or node.int_or_string):
-            errors.append(fielderrors.type_invalid(
-                path, "null", f'{_body(path)} must be of type {node.type_name}: "null"'))
-        return
-    if not _type_ok(node, value, path, errors):
-        return
-    _values(node, value, path, errors)
-    _combinators(node, value, path, errors)
-    if isinstance(value, dict):
-        if node.embedded:
-            errors.extend(embedded.check(value, path))
-        _object(node, value, old, path, errors)
-    elif isinstance(value, list):
-        _array(node, value, old, path, errors)
-    if node.rules:
-        _rules(node, value, old, path, errors)
+            detail = f'{_body(path)} must be of type {node.type_name}: "null"'
+            own.append(fielderrors.type_invalid(path, "null", detail))
+    elif _type_ok(node, value, path, own):
+        _values(node, value, path, own)
+        _combinators(node, value, path, errors)
+        if isinstance(value, dict):
+            if node.embedded:
+                own.extend(embedded.check(value, path))
+            _object(node, value, old, path, own, errors, unchanged)
+        elif isinstance(value, list):
+            _array(node, value, old, path, own, errors, unchanged)
+        if node.rules:
+            _rules(node, value, old, path, own, errors)
+    if not unchanged:
+        errors[mark:mark] = own
 
 
-def _type_ok(node: nodes.Node, value: object, path: str, errors: list[fielderrors.FieldError]) -> bool:
+def _type_ok(node: nodes.Node, value: object, path: str, errors: Errors) -> bool:
     actual = _JSON_TYPES.get(type(value), "unknown")
     if node.int_or_string:
         expected, ok = "integer or string", actual in ("integer", "string")
@@ -63,7 +70,7 @@ def _type_ok(node: nodes.Node, value: object, path: str, errors: list[fielderror
     return ok
 
 
-def _values(node: nodes.Node, value: object, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _values(node: nodes.Node, value: object, path: str, errors: Errors) -> None:
     if node.enum is not None and not any(_same(value, allowed) for allowed in node.enum):
         errors.append(fielderrors.not_supported(path, value, list(node.enum)))
     if isinstance(value, str):
@@ -72,7 +79,7 @@ def _values(node: nodes.Node, value: object, path: str, errors: list[fielderrors
         _number(node, value, path, errors)
 
 
-def _string(node: nodes.Node, value: str, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _string(node: nodes.Node, value: str, path: str, errors: Errors) -> None:
     if node.max_length is not None and len(value) > node.max_length:
         errors.append(fielderrors.too_long(path, value, node.max_length))
     if node.min_length is not None and len(value) < node.min_length:
@@ -83,7 +90,7 @@ def _string(node: nodes.Node, value: str, path: str, errors: list[fielderrors.Fi
         _bad(errors, path, value, f"must be of type {node.format}: {json.dumps(value)}")
 
 
-def _number(node: nodes.Node, value: float, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _number(node: nodes.Node, value: float, path: str, errors: Errors) -> None:
     if node.minimum is not None:
         low = value <= node.minimum if node.exclusive_minimum else value < node.minimum
         if low:
@@ -99,30 +106,32 @@ def _number(node: nodes.Node, value: float, path: str, errors: list[fielderrors.
 
 
 def _object(node: nodes.Node, value: dict[str, Any], old: object, path: str,
-            errors: list[fielderrors.FieldError]) -> None:
+            own: Errors, errors: Errors, unchanged: bool) -> None:
     for name in node.required:
         if name not in value:
-            errors.append(fielderrors.required(fielderrors.child(path, name)))
+            own.append(fielderrors.required(fielderrors.child(path, name)))
     count = len(value)
     if node.max_properties is not None and count > node.max_properties:
-        errors.append(fielderrors.too_many(path, count, node.max_properties))
+        own.append(fielderrors.too_many(path, count, node.max_properties))
     if node.min_properties is not None and count < node.min_properties:
-        _bad(errors, path, count, f"should have at least {node.min_properties} properties")
+        _bad(own, path, count, f"should have at least {node.min_properties} properties")
     old_map = old if isinstance(old, dict) else {}
     for name, item in value.items():
         prop = node.properties.get(name)
         if prop is not None:
-            _walk(prop, item, old_map.get(name, MISSING), fielderrors.child(path, name), errors)
+            _walk(prop, item, old_map.get(name, MISSING), fielderrors.child(path, name), errors, unchanged)
         elif node.additional is not None:
-            _walk(node.additional, item, old_map.get(name, MISSING), fielderrors.key(path, name), errors)
+            _walk(node.additional, item, old_map.get(name, MISSING), fielderrors.key(path, name), errors, unchanged)
 
 
-def _array(node: nodes.Node, value: list[Any], old: object, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _array(node: nodes.Node, value: list[Any], old: object, path: str,
+           own: Errors, errors: Errors, unchanged: bool) -> None:
+    """List-type uniqueness goes to `errors`: Kubernetes never ratchets it."""
     count = len(value)
     if node.max_items is not None and count > node.max_items:
-        errors.append(fielderrors.too_many(path, count, node.max_items))
+        own.append(fielderrors.too_many(path, count, node.max_items))
     if node.min_items is not None and count < node.min_items:
-        _bad(errors, path, count, f"should have at least {node.min_items} items")
+        _bad(own, path, count, f"should have at least {node.min_items} items")
     if node.list_type == "map":
         _unique(value, path, errors, lambda item: _map_key(node, item), node.map_keys)
     elif node.list_type == "set" or node.unique_items:
@@ -132,10 +141,10 @@ def _array(node: nodes.Node, value: list[Any], old: object, path: str, errors: l
     olds = _correlate(node, old)
     for position, item in enumerate(value):
         previous = olds.get(_map_key(node, item), MISSING) if olds else MISSING
-        _walk(node.items, item, previous, fielderrors.index(path, position), errors)
+        _walk(node.items, item, previous, fielderrors.index(path, position), errors, unchanged)
 
 
-def _unique(value: list[Any], path: str, errors: list[fielderrors.FieldError], key_of: Any,
+def _unique(value: list[Any], path: str, errors: Errors, key_of: Any,
             map_keys: tuple[str, ...]) -> None:
     seen: set[object] = set()
     for position, item in enumerate(value):
@@ -160,7 +169,8 @@ def _correlate(node: nodes.Node, old: object) -> dict[object, object]:
     return {_map_key(node, item): item for item in old}
 
 
-def _combinators(node: nodes.Node, value: object, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _combinators(node: nodes.Node, value: object, path: str, errors: Errors) -> None:
+    """anyOf/allOf/oneOf/not: never ratcheted."""
     for branch in node.all_of:
         errors.extend(validate(branch, value, MISSING, path))
     if node.any_of and not any(not validate(branch, value, MISSING, path) for branch in node.any_of):
@@ -171,16 +181,17 @@ def _combinators(node: nodes.Node, value: object, path: str, errors: list[fielde
         _bad(errors, path, value, "must not validate the schema (not)")
 
 
-def _rules(node: nodes.Node, value: object, old: object, path: str, errors: list[fielderrors.FieldError]) -> None:
+def _rules(node: nodes.Node, value: object, old: object, path: str, own: Errors, errors: Errors) -> None:
+    """Transition rules run only with an old value, and are never ratcheted."""
     for rule in node.rules:
         if rule.transition and old is MISSING:
             continue
         error = rule.check(value, None if old is MISSING else old, path, node.type_name)
         if error is not None:
-            errors.append(error)
+            (errors if rule.transition else own).append(error)
 
 
-def _bad(errors: list[fielderrors.FieldError], path: str, value: object, words: str) -> None:
+def _bad(errors: Errors, path: str, value: object, words: str) -> None:
     """kube-openapi's `<path> in body <words>` as an Invalid value."""
     errors.append(fielderrors.invalid(path, value, f"{_body(path)} {words}"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from engine.crd import structural
@@ -298,3 +300,29 @@ def test_optional_old_self_is_refused_rather_than_misapplied() -> None:
     rule = {"rule": "self == oldSelf", "optionalOldSelf": True}
     with pytest.raises(structural.SchemaError, match="optionalOldSelf is not supported"):
         structural.CompiledSchema(obj(n={"type": "integer", "x-kubernetes-validations": [rule]}))
+
+
+RATCHET = obj(spec=obj(
+    size={"type": "integer", "maximum": 10},
+    tags={"type": "array", "items": {"type": "string", "maxLength": 3}},
+    names={"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+    pair={"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+          "x-kubernetes-validations": [{"rule": "!has(self.b) || self.b != 'x'"}]},
+))
+
+
+def test_update_ratchets_errors_of_unchanged_values() -> None:
+    """Kubernetes >= 1.33: an update may keep an invalid value it does not change."""
+    stored = {"spec": {"size": 50, "tags": ["long-tag"], "pair": {"b": "x"}}}
+    assert len(errors_of(RATCHET, stored)) == 4
+    touched_elsewhere = copy.deepcopy(stored)
+    touched_elsewhere["spec"]["extra"] = 1
+    assert errors_of(RATCHET, touched_elsewhere, old=stored) == []
+    changed = {"spec": {"size": 60, "tags": ["long-tag", "ok"], "pair": {"b": "x"}}}
+    assert errors_of(RATCHET, changed, old=stored) == [("spec.size", "FieldValueInvalid"),
+                                                      ("spec.tags[0]", "FieldValueTooLong")]
+
+
+def test_update_never_ratchets_list_uniqueness() -> None:
+    stored = {"spec": {"names": ["a", "a"]}}
+    assert errors_of(RATCHET, stored, old=stored) == [("spec.names[1]", "FieldValueDuplicate")]
