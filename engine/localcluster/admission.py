@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.localcluster import (applying, crds, defaulting, errors, resources, storage, validation,
-                                 webhooks)
+from engine.localcluster import (applying, crds, defaulting, errors, objectmeta, resources, storage,
+                                 validation, webhooks)
 
 if TYPE_CHECKING:
     from engine.localcluster import api as api_module
@@ -53,7 +53,9 @@ class Admission:
             await self.webhooks.validate(rt, obj, old, operation, opts)
         if rt.key == _CRDS:
             crds.establish(obj, self._api.clock)
-        if opts.field_manager is not None:
+        if opts.field_manager is not None and opts.applied is not None:
+            applying.record_apply(rt, obj, opts.applied, opts.field_manager, self._api.clock)
+        elif opts.field_manager is not None:
             applying.record_update(rt, old, obj, opts.field_manager, self._api.clock, subresource=subresource)
         return obj
 
@@ -83,8 +85,8 @@ class Admission:
         if current is None:
             if subresource is not None:
                 raise errors.not_found(rt.group, rt.plural, name)
-            created = await self._api.create(rt.key, applied, namespace=namespace or None, options=opts)
-            return created
+            opts.applied = objectmeta.clone(applied)
+            return await self._api.create(rt.key, applied, namespace=namespace or None, options=opts)
         merged = applying.apply(rt, current, applied, opts.field_manager, force=opts.force,
                                 clock=self._api.clock, subresource=subresource)
         version = meta.get("resourceVersion")

@@ -35,6 +35,7 @@ class Options:
     field_validation: str = "Warn"  # Strict | Warn | Ignore
     dry_run: bool = False
     force: bool = False
+    applied: dict[str, Any] | None = None  # the configuration of a server-side apply that creates
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 

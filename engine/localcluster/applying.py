@@ -248,17 +248,36 @@ def apply(rt: resources.ResourceType, current: dict[str, Any], applied: dict[str
 
 
 def _conflict_error(rt: resources.ResourceType, name: str, conflicts: list[tuple[str, Path]]) -> errors.APIStatusError:
-    def dotted(path: Path) -> str:
-        return "".join("." + p[2:] if p.startswith("f:") else f"[{p[2:]}]" if p[:2] in ("k:", "v:") else ""
-                       for p in path)
-    lines = [f'conflict with "{m}": {dotted(p)}' for m, p in conflicts]
+    lines = [f'conflict with "{m}" using {rt.api_version}: {dotted(p)}' for m, p in conflicts]
     noun = "conflict" if len(conflicts) == 1 else "conflicts"
     error = errors.conflict(rt.group, rt.plural, name, "")
     error.message = f"Apply failed with {len(conflicts)} {noun}: " + "\n".join(lines)
     error.details = {**(error.details or {}), "causes": [
-        {"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": dotted(p)}
+        {"reason": "FieldManagerConflict", "message": f'conflict with "{m}" using {rt.api_version}',
+         "field": dotted(p)}
         for m, p in conflicts]}
     return error
+
+
+def dotted(path: Path) -> str:
+    """A field path as Kubernetes prints it: `.spec.containers[name="a"].image`."""
+    text = ""
+    for part in path:
+        if part.startswith("f:"):
+            text += "." + part[2:]
+        elif part.startswith("k:"):
+            keys = json.loads(part[2:])
+            text += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]"
+        elif part.startswith("v:"):
+            text += f"[{part[2:]}]"
+    return text
+
+
+def record_apply(rt: resources.ResourceType, obj: dict[str, Any], applied: dict[str, Any], manager: str,
+                 clock: clocks.Clock) -> None:
+    """Ownership of a created-by-apply object: `manager` (operation Apply) owns what it applied."""
+    paths = set(flatten(_scoped(applied, None), root_typer(rt)))
+    obj["metadata"]["managedFields"] = [_entry(manager, "Apply", rt.api_version, clock, paths, None)]
 
 
 def record_update(rt: resources.ResourceType, old: dict[str, Any] | None, new: dict[str, Any], manager: str,

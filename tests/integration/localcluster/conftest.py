@@ -38,10 +38,12 @@ class Kubectl:
     def __init__(self, kubeconfig: pathlib.Path, cache: pathlib.Path) -> None:
         self.kubeconfig, self.cache = kubeconfig, cache
 
+    def command(self, *args: str) -> list[str]:
+        return [str(KUBECTL), "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache), *args]
+
     def __call__(self, *args: str, stdin: str | None = None, check: bool = True,
                  timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        command = [str(KUBECTL), "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache), *args]
-        result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(self.command(*args), input=stdin, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
