@@ -32,3 +32,13 @@ def test_top_level_layout() -> None:
     for name in ["pyproject.toml", "engine", "rules", "schemas", "tests", "examples", "deploy",
                  "README.md", "docs", "bench", ".ci/run"]:
         assert (ROOT / name).exists(), name
+
+
+def test_layers_are_kept() -> None:
+    """docs/architecture.md: the import-linter contracts in pyproject.toml hold."""
+    import sys
+
+    linter = pathlib.Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run([str(linter)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout

@@ -1,0 +1,172 @@
+"""The one composer of the controller process: manager, informers, controllers, webhooks, certificates.
+
+Owns: `build(settings) -> Assembly`, which wires the JobSet controller (planner + executor over
+informers), the admission webhook server (JobSet defaulting and validation through the packs)
+and, with internal certificate management, a rotating self-signed CA whose bundle is injected
+into the webhook configurations (spec §14.5). `jobset controller` and `jobset up` both call it.
+Called by: `engine.cli.commands.controller`, `engine.cli.commands.up`.
+Must not import: `engine.cli`, `engine.localcluster`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import datetime
+import logging
+import pathlib
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from engine.kube import client as client_
+from engine.kube import configuration, errors, jobsets, manager, resources
+from engine.planner import packs
+from engine.webhook import certificates, jobsets as jobset_webhooks, rotation, server, tlsoptions
+
+log = logging.getLogger("jobset.assembly")
+WEBHOOK_CONFIGURATIONS = (
+    (resources.Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+                        "MutatingWebhookConfiguration", namespaced=False), "jobset-mutating-webhook-configuration"),
+    (resources.Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+                        "ValidatingWebhookConfiguration", namespaced=False), "jobset-validating-webhook-configuration"),
+)
+ROTATION_CHECK_SECONDS = 60.0
+
+
+class AssemblyError(Exception):
+    """The process cannot be assembled (bad rule packs, bad TLS options); the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What the composer needs beyond the Configuration file."""
+
+    config: configuration.Configuration
+    namespace: str
+    rules_dirs: Sequence[pathlib.Path] = ()
+    webhook_host: str = "0.0.0.0"
+    cert_validity: datetime.timedelta = datetime.timedelta(days=365)
+    serve_webhooks: bool = True
+
+
+@dataclasses.dataclass
+class Assembly:
+    """The wired process; `manager.run(stop)` runs it."""
+
+    manager: manager.Manager
+    controller: jobsets.JobSetController
+    webhook: server.WebhookServer | None
+    rotator: rotation.Rotator | None
+
+
+def build(settings: Settings, api: client_.Client) -> Assembly:
+    """Wire everything; raises `AssemblyError` for a configuration that cannot run."""
+    config = settings.config
+    decision_packs, problems = packs.load(settings.rules_dirs)
+    if problems:
+        raise AssemblyError("rule packs rejected:\n" + "\n".join(str(problem) for problem in problems))
+    gates = dict(config.gates().values)
+    options = manager.Options.from_configuration(config, namespace=settings.namespace)
+    mgr = manager.Manager(client=api, options=options)
+    controller = jobsets.JobSetController(api=api, decision_packs=decision_packs, feature_gates=gates)
+    for informer in controller.informers:
+        mgr.add_informer(informer)
+    mgr.add_controller(controller.controller)
+    webhook = rotator = None
+    if settings.serve_webhooks:
+        webhook, rotator = _webhooks(settings, api, decision_packs, gates, mgr)
+    return Assembly(manager=mgr, controller=controller, webhook=webhook, rotator=rotator)
+
+
+def _webhooks(settings: Settings, api: client_.Client, decision_packs: packs.RegistryPacks,
+              gates: dict[str, bool], mgr: manager.Manager) -> tuple[server.WebhookServer, rotation.Rotator | None]:
+    config = settings.config
+    tls = config.tls or configuration.TLS()
+    options = tlsoptions.TLSOptions(min_version=tls.min_version, cipher_suites=tuple(tls.cipher_suites or ()))
+    if tlsoptions.validate(options):
+        raise AssemblyError("; ".join(f"{field}: {message}" for field, message in tlsoptions.validate(options)))
+    cert_dir = pathlib.Path(config.webhook.cert_dir or pathlib.Path(tempfile.gettempdir()) / "k8s-webhook-server" / "serving-certs")
+    admission = jobset_webhooks.JobSetAdmission(decision_packs.registry, feature_gates=gates,
+                                                pvc_lookup=_pvc_lookup(api))
+    webhook = server.WebhookServer(admission.routes(), cert_dir=cert_dir, host=config.webhook.host or settings.webhook_host,
+                                   port=config.webhook.port, tls=options)
+    rotator = None
+    if config.internal_cert_management.enable:
+        service = config.internal_cert_management.webhook_service_name or "jobset-webhook-service"
+        rotator = rotation.Rotator(cert_dir, dns_names=certificates.service_dns_names(service, settings.namespace),
+                                   validity=settings.cert_validity)
+        first = rotator.ensure(datetime.datetime.now(datetime.timezone.utc))
+        mgr.add(manager.Runnable(name="certificates", run=lambda: _rotate_forever(rotator, webhook, api),
+                                 group=manager.Group.OTHERS))
+        mgr.add(manager.Runnable(name="ca-bundle", run=lambda: _inject_once(api, first.ca_bundle),
+                                 group=manager.Group.OTHERS))
+    mgr.add(manager.Runnable(name="webhook-server", run=lambda: _serve(webhook), group=manager.Group.WEBHOOKS,
+                             ready=lambda: _until_bound(webhook)))
+    return webhook, rotator
+
+
+async def _serve(webhook: server.WebhookServer) -> None:
+    await webhook.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await webhook.stop()
+
+
+async def _until_bound(webhook: server.WebhookServer) -> None:
+    while not webhook.bound_port:
+        await asyncio.sleep(0.01)
+
+
+async def _rotate_forever(rotator: rotation.Rotator, webhook: server.WebhookServer, api: client_.Client) -> None:
+    while True:
+        await asyncio.sleep(ROTATION_CHECK_SECONDS)
+        changed = rotator.ensure(datetime.datetime.now(datetime.timezone.utc))
+        if changed.serving_rotated:
+            webhook.reload_certificates()
+        if changed.ca_rotated:
+            await inject_ca_bundle(api, changed.ca_bundle)
+
+
+async def _inject_once(api: client_.Client, bundle: bytes) -> None:
+    await inject_ca_bundle(api, bundle)
+    await asyncio.Event().wait()
+
+
+async def inject_ca_bundle(api: client_.Client, bundle: bytes) -> None:
+    """Set `clientConfig.caBundle` on every webhook of the JobSet webhook configurations."""
+    encoded = base64.b64encode(bundle).decode()
+    for resource, name in WEBHOOK_CONFIGURATIONS:
+        for _ in range(5):
+            try:
+                current = await api.get(resource, name)
+            except errors.NotFound:
+                log.info("webhook configuration %s not installed; caBundle not injected", name)
+                break
+            hooks: list[dict[str, Any]] = current.get("webhooks") or []
+            if all((hook.get("clientConfig") or {}).get("caBundle") == encoded for hook in hooks):
+                break
+            for hook in hooks:
+                hook.setdefault("clientConfig", {})["caBundle"] = encoded
+            try:
+                await api.update(resource, current)
+                break
+            except errors.Conflict:
+                continue
+
+
+def _pvc_lookup(api: client_.Client) -> jobset_webhooks.PVCLookup:
+    async def lookup(namespace: str, names: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        found: list[dict[str, Any]] = []
+        failures: dict[str, str] = {}
+        for name in names:
+            try:
+                found.append(await api.get(resources.PERSISTENT_VOLUME_CLAIMS, name, namespace=namespace))
+            except errors.NotFound:
+                continue
+            except errors.APIError as error:
+                failures[name] = str(error)
+        return found, failures
+    return lookup
