@@ -88,5 +88,9 @@ def for_situation(decision_packs: packs.Packs, situation: str, *, origin: str, r
     derived = decision_packs.derive(STATUS_PACK, "transition", {"transition": transition})
     if "conditions" not in derived:
         raise packs.DecisionError(f"{STATUS_PACK}: no rule sets the conditions of situation {situation}")
-    return [Condition(c["type"], c["status"], c["reason"], c["message"], c.get("eventType", "Normal"), origin)
-            for c in derived["conditions"]]
+    try:
+        return [Condition(c["type"], c["status"], c["reason"], c["message"], c.get("eventType", "Normal"), origin)
+                for c in derived["conditions"]]
+    except (KeyError, TypeError):
+        raise packs.DecisionError(f"{STATUS_PACK}: situation {situation}: every condition needs "
+                                  "type, status, reason and message") from None

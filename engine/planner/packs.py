@@ -44,6 +44,12 @@ class Decision:
     params: Mapping[str, Any]
     origin: str
 
+    def param(self, name: str) -> Any:
+        """One parameter; DecisionError naming the rule when the pack did not set it."""
+        if name not in self.params:
+            raise DecisionError(f"{self.origin}: action {self.type} has no parameter {name}")
+        return self.params[name]
+
 
 class Packs(Protocol):
     """Runs every loaded pack of one phase against named inputs."""

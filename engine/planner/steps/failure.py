@@ -34,7 +34,7 @@ def run(ctx: context.Context) -> context.StepOutcome:
     match decision.type:
         case "FailJobSet":
             status, events = context.enter(ctx, "Failed", origin=decision.origin,
-                                           reason=decision.params["reason"], message=decision.params["message"])
+                                           reason=decision.param("reason"), message=decision.param("message"))
             status["terminalState"] = keys.CONDITION_FAILED
             return context.StepOutcome(actions=events + (plan.Record("failed"),), status=status, stop=True,
                                        trace=trace)
@@ -43,7 +43,7 @@ def run(ctx: context.Context) -> context.StepOutcome:
         case "RestartJob":
             return _restart_job(ctx, decision, trace)
         case "Refuse":
-            return context.StepOutcome(stop=True, error=decision.params["message"], trace=trace)
+            return context.StepOutcome(stop=True, error=decision.param("message"), trace=trace)
     return context.StepOutcome(stop=True, error=f"{decision.origin}: unknown failure action {decision.type}")
 
 
@@ -61,8 +61,8 @@ def _facts(job: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _event(decision: packs.Decision) -> plan.Emit:
-    return plan.Emit(type="Warning", reason=decision.params["eventReason"],
-                     message=decision.params["message"], origin=decision.origin)
+    return plan.Emit(type="Warning", reason=decision.param("eventReason"),
+                     message=decision.param("message"), origin=decision.origin)
 
 
 def _restart_jobset(ctx: context.Context, decision: packs.Decision,
@@ -70,10 +70,10 @@ def _restart_jobset(ctx: context.Context, decision: packs.Decision,
     """Global restart: bump `restarts` (and the counted one), RestartingJobSet=True (§10.9)."""
     status = dict(ctx.status)
     status["restarts"] = int(status.get("restarts", 0)) + 1
-    if decision.params["countsTowardsMax"]:
+    if decision.param("countsTowardsMax"):
         status["restartsCountTowardsMax"] = int(status.get("restartsCountTowardsMax", 0)) + 1
-    status, events = context.enter(ctx, "Restarting", origin=decision.origin, reason=decision.params["reason"],
-                                   message=decision.params["message"], base=status)
+    status, events = context.enter(ctx, "Restarting", origin=decision.origin, reason=decision.param("reason"),
+                                   message=decision.param("message"), base=status)
     return context.StepOutcome(actions=(_event(decision),) + events + (plan.Record("restart", decision.origin),),
                                status=status, stop=True, trace=trace)
 
@@ -81,7 +81,10 @@ def _restart_jobset(ctx: context.Context, decision: packs.Decision,
 def _restart_job(ctx: context.Context, decision: packs.Decision,
                  trace: tuple[str, ...]) -> context.StepOutcome:
     """Per-job restart: bump `jobRestarts[k]` (and the counted list) of the Job's replicated job."""
-    job = next(j for j in ctx.children.failed if observed.name_of(j) == decision.params["job"])
+    job = next((j for j in ctx.children.failed if observed.name_of(j) == decision.param("job")), None)
+    if job is None:
+        return context.StepOutcome(stop=True, trace=trace, error=(
+            f'{decision.origin}: job "{decision.param("job")}" is not a failed Job of this attempt'))
     replicated_job = observed.labels_of(job).get(keys.REPLICATED_JOB_NAME, "")
     try:
         index = observed.int_label(job, keys.JOB_INDEX)
@@ -93,8 +96,8 @@ def _restart_job(ctx: context.Context, decision: packs.Decision,
                      if rj.get("name") == replicated_job), 0)
     if entry is None or not 0 <= index < max(replicas, len(entry.get("jobRestarts") or [])):
         return context.StepOutcome(stop=True, trace=trace, error=(
-            f'job "{decision.params["job"]}": no restart counter for replicated job {replicated_job!r} index {index}'))
-    fields = ["jobRestarts"] + (["jobRestartsCountTowardsMax"] if decision.params["countsTowardsMax"] else [])
+            f'job "{decision.param("job")}": no restart counter for replicated job {replicated_job!r} index {index}'))
+    fields = ["jobRestarts"] + (["jobRestartsCountTowardsMax"] if decision.param("countsTowardsMax") else [])
     for field in fields:
         counts = list(entry.get(field) or [0] * replicas)
         counts[index] += 1

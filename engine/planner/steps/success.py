@@ -23,8 +23,8 @@ def run(ctx: context.Context) -> context.StepOutcome:
     chosen = next((d for d in decisions if d.type == "CompleteJobSet"), None)
     if chosen is None:
         return context.StepOutcome()
-    status, events = context.enter(ctx, "Completed", origin=chosen.origin, reason=chosen.params["reason"],
-                                   message=chosen.params["message"])
+    status, events = context.enter(ctx, "Completed", origin=chosen.origin, reason=chosen.param("reason"),
+                                   message=chosen.param("message"))
     status["terminalState"] = keys.CONDITION_COMPLETED
     return context.StepOutcome(actions=events + (plan.Record("completed"),), status=status, stop=True,
                                trace=(f"success: {chosen.origin} completed the JobSet (§10.7)",))
