@@ -1,10 +1,11 @@
 """A thin asyncio client for the Kubernetes API that speaks plain JSON dicts.
 
 Owns: `Client` (get, list, create, update, update_status, patch, delete, watch), `PatchType`
-and `WatchEvent`. No generated model objects: every object is the dict the server sent, so a
-cache of tens of thousands of objects stays small. Requests go through aiohttp, paced by a
+and `WatchEvent`. No generated model objects: every object is the dict the server sent (an
+informer's transform trims it before caching). Requests go through aiohttp, paced by a
 client-side token bucket (spec §14.1 `clientConnection.qps`/`burst`) and identified by the
-user agent of spec §14.6. Failures raise the `errors.APIError` tree (drawn in `kube.errors`).
+user agent of spec §14.6. A 429 carrying Retry-After is retried, 5 times at most, as client-go
+does. Failures raise the `errors.APIError` tree (drawn in `kube.errors`).
 Called by: `kube.informers`, `kube.leaderelection`, the executor, the manager, the CLI.
 Must not import: `planner`, `webhook`, `localcluster`, `cli`.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +28,8 @@ RawObject = dict[str, Any]
 WatchEvent = tuple[str, RawObject]  # (ADDED | MODIFIED | DELETED | BOOKMARK, object)
 
 _REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
+_THROTTLE_RETRIES = 5
+_log = logging.getLogger(__name__)
 
 
 class PatchType(enum.StrEnum):
@@ -126,7 +130,8 @@ class Client:
         await asyncio.sleep(self._bucket.reserve())
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
         try:
-            async with self._session.get(resource.path(namespace=namespace), params=params, timeout=timeout) as response:
+            path = resource.path(namespace=namespace)
+            async with self._session.get(path, params=params, timeout=timeout) as response:
                 if response.status >= 400:
                     raise await _error(response)
                 async for line in _lines(response.content):
@@ -148,8 +153,22 @@ class Client:
 
     async def _call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
                     content_type: str = "application/json") -> RawObject:
-        await asyncio.sleep(self._bucket.reserve())
+        """One request; a 429 with a Retry-After is retried up to `_THROTTLE_RETRIES` times, as client-go does."""
         data = None if body is None else json.dumps(body).encode()
+        attempt = 0
+        while True:
+            try:
+                return await self._send(method, path, params=params, data=data, content_type=content_type)
+            except errors.TooManyRequests as error:
+                attempt += 1
+                if error.retry_after is None or attempt > _THROTTLE_RETRIES:
+                    raise
+                _log.info("throttled by the API server, retrying in %ss", error.retry_after, extra={"path": path})
+                await asyncio.sleep(error.retry_after)
+
+    async def _send(self, method: str, path: str, *, params: dict[str, str] | None, data: bytes | None,
+                    content_type: str) -> RawObject:
+        await asyncio.sleep(self._bucket.reserve())
         headers = {"Content-Type": content_type} if data is not None else None
         try:
             async with self._session.request(method, path, params=params, data=data, headers=headers,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from engine.kube import client, connection, errors, resources
-from engine.localcluster import server
+from engine.localcluster import faults, server
 
 Make = Callable[..., dict]  # the configmap fixture
 
@@ -147,3 +147,22 @@ def test_unreachable_server_is_a_transport_error() -> None:
         finally:
             await api.close()
     asyncio.run(scenario())
+
+
+def test_throttling_with_retry_after_is_retried_and_other_errors_are_typed(cluster: server.RunningServer,
+                                                                          namespace: str) -> None:
+    throttle = cluster.faults.add(faults.Rule(verb="list", resource="configmaps", namespace=namespace, code=429,
+                                              times=1))
+    broken = cluster.faults.add(faults.Rule(verb="get", resource="configmaps", namespace=namespace, code=500))
+
+    async def body(api: client.Client) -> None:
+        listed = await api.list(CONFIGMAPS, namespace=namespace)  # waits the 1 s Retry-After, then succeeds
+        assert listed["items"] == []
+        with pytest.raises(errors.ServerError) as failed:
+            await api.get(CONFIGMAPS, "a", namespace=namespace)
+        assert failed.value.code == 500 and failed.value.message == "injected fault"
+    try:
+        with_client(cluster, body)
+    finally:
+        cluster.faults.remove(broken)
+    assert throttle.times == 0
