@@ -135,6 +135,7 @@ class Pack:
     source: sources_yaml.Document
     directory: pathlib.Path
     digest: str = ""
+    layer: int = 0  # index of the directory it came from (0: the first, usually built-in)
 
     @property
     def id(self) -> str:

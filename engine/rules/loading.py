@@ -68,7 +68,7 @@ def load(directories: Sequence[pathlib.Path]) -> Loaded:
     found: list[problems.Problem] = []
     rejected: list[str] = []
     order: dict[str, None] = {}
-    for directory in directories:
+    for layer, directory in enumerate(directories):
         if not directory.is_dir():
             found.append(problems.Problem(str(directory), 1, 1, "rules directory does not exist"))
             continue
@@ -80,7 +80,7 @@ def load(directories: Sequence[pathlib.Path]) -> Loaded:
             if pack is None:
                 rejected.append(name)  # an earlier pack of that name stays
             else:
-                packs[pack.name] = pack  # same name: replaced, keeping its slot
+                packs[pack.name] = dataclasses.replace(pack, layer=layer)  # same name: replaced in its slot
     ordered = tuple(packs[name] for name in order if name in packs)
     return Loaded(ordered, tuple(found), tuple(rejected), tuple(order))
 

@@ -3,8 +3,9 @@
 Owns: `Registry`: `load(directories)` reads, checks and compiles every pack and swaps the
 whole active set at once; a pack that fails keeps its previous version in force (a pack
 never loaded before is simply absent). `evaluate_phase(phase, inputs)` runs that phase's
-packs in load order and merges their results; in patch phases each pack sees the subject
-as patched by the packs before it.
+packs and merges their results: patch phases in load order, each pack seeing the subject as
+patched by the packs before it; decision phases operator packs first (later directories
+before earlier ones, built-ins last), stopping at the first pack that yields an action.
 Called by: the CLI (`lint`, `render`, `up`), the webhook and the planner (fed by the manager).
 Must not import: `kube`.
 """
@@ -29,8 +30,12 @@ class Snapshot:
     packs: tuple[compiling.CompiledPack, ...] = ()
 
     def by_phase(self, phase: str) -> tuple[compiling.CompiledPack, ...]:
-        """The packs of `phase`, in load order."""
-        return tuple(p for p in self.packs if p.pack.phase == phase)
+        """The packs of `phase` in the order they run: load order, except that decision
+        phases consult later directories first (operator packs before built-ins)."""
+        packs = tuple(p for p in self.packs if p.pack.phase == phase)
+        if packs and packs[0].pack.phase.effect == "action":
+            packs = tuple(sorted(packs, key=lambda p: -p.pack.layer))
+        return packs
 
     def get(self, name: str) -> compiling.CompiledPack | None:
         """The active pack called `name`, if any."""
@@ -78,7 +83,8 @@ class Registry:
     def evaluate_phase(self, phase: str, inputs: Mapping[str, Any], *, subject: str = "object") -> decisions.Result:
         """Run the packs of `phase` in order and merge their results.
 
-        `subject` names the input returned as the result's subject when no pack runs.
+        Patch phases chain the subject through the packs; decision phases stop at the first
+        pack that yields an action. `subject` names the input returned when no pack runs.
         """
         packs = self._snapshot.by_phase(phase)
         current = dict(inputs)
@@ -87,7 +93,9 @@ class Registry:
         for compiled in packs:
             result = evaluating.evaluate(compiled, current)
             results.append(result)
+            final = result.subject
             if compiled.pack.phase.effect == "patch":
                 current[compiled.pack.subject] = result.subject
-            final = result.subject
+            elif result.actions:
+                break
         return decisions.combine(results, final)
