@@ -55,7 +55,7 @@ def is_true(status: Mapping[str, Any], condition_type: str) -> bool:
     return condition is not None and condition.get("status") == "True"
 
 
-def apply(status: Mapping[str, Any], desired: Condition,
+def apply(status: Mapping[str, Any], desired: Condition, *,
           now: datetime.datetime) -> tuple[dict[str, Any], plan.Emit | None]:
     """Fold `desired` into a copy of `status`; returns it and the event, None when unchanged."""
     conditions = [dict(c) for c in status.get("conditions") or []]
@@ -85,7 +85,7 @@ def for_situation(decision_packs: packs.Packs, situation: str, *, origin: str, r
                   message: str = "") -> list[Condition]:
     """The conditions the status pack lists for `situation`, in the order to apply them."""
     transition = {"situation": situation, "reason": reason, "message": message}
-    derived = decision_packs.derive(STATUS_PACK, "transition", {"transition": transition})
+    derived = decision_packs.derive(STATUS_PACK, subject="transition", inputs={"transition": transition})
     if "conditions" not in derived:
         raise packs.DecisionError(f"{STATUS_PACK}: no rule sets the conditions of situation {situation}")
     try:

@@ -24,20 +24,20 @@ def job(decision_packs: packs.Packs, jobset: RawObject, *, replicated_job_index:
         gates: Mapping[str, bool]) -> dict[str, Any]:
     """Job `job_index` of the replicated job at `replicated_job_index`, ready to create (spec §9.2)."""
     rj = jobset["spec"]["replicatedJobs"][replicated_job_index]
-    return decision_packs.apply_phase(PHASE, "object", {
+    return decision_packs.apply_phase(PHASE, subject="object", inputs={
         "object": builders.job_skeleton(rj), "jobset": dict(jobset), "replicatedJobIndex": replicated_job_index,
         "jobIndex": job_index, "featureGates": dict(gates)})
 
 
 def service(decision_packs: packs.Packs, jobset: RawObject) -> dict[str, Any]:
     """The headless Service of spec §9.7."""
-    return decision_packs.apply_phase(PHASE, "object", {"object": builders.service_skeleton(),
-                                                        "jobset": dict(jobset)})
+    return decision_packs.apply_phase(PHASE, subject="object",
+                                      inputs={"object": builders.service_skeleton(), "jobset": dict(jobset)})
 
 
 def pvc(decision_packs: packs.Packs, jobset: RawObject, *, policy_index: int, template_index: int) -> dict[str, Any]:
     """The PVC of one volume claim policy template (spec §9.8)."""
     template = jobset["spec"]["volumeClaimPolicies"][policy_index]["templates"][template_index]
-    return decision_packs.apply_phase(PHASE, "object", {
+    return decision_packs.apply_phase(PHASE, subject="object", inputs={
         "object": builders.pvc_skeleton(template), "jobset": dict(jobset),
         "volumeClaimPolicyIndex": policy_index, "templateIndex": template_index})

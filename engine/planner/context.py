@@ -59,16 +59,16 @@ def enter(ctx: Context, situation: str, *, origin: str, reason: str = "", messag
           base: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], tuple[plan.Emit, ...]]:
     """Apply the conditions of `situation` (rules/jobset-status) to `base` (default: the draft)."""
     desired = conditions.for_situation(ctx.packs, situation, origin=origin, reason=reason, message=message)
-    return set_conditions(ctx, desired, base)
+    return set_conditions(ctx, desired, base=base)
 
 
-def set_conditions(ctx: Context, desired: Iterable[conditions.Condition],
+def set_conditions(ctx: Context, desired: Iterable[conditions.Condition], *,
                    base: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], tuple[plan.Emit, ...]]:
     """Apply conditions in order to `base` (default: the draft); returns status and events."""
     status = dict(ctx.status if base is None else base)
     events: list[plan.Emit] = []
     for condition in desired:
-        status, event = conditions.apply(status, condition, ctx.observed.now)
+        status, event = conditions.apply(status, condition, now=ctx.observed.now)
         if event is not None:
             events.append(event)
     return status, tuple(events)

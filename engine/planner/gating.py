@@ -33,7 +33,7 @@ def gates(ctx: context.Context) -> dict[str, Gate]:
     counters = {entry.get("name"): entry for entry in ctx.status.get("replicatedJobsStatus") or []}
     progress: dict[str, Any] = {"replicatedJobs": [_progress(rj, counters.get(rj["name"]))
                                                    for rj in ctx.spec.get("replicatedJobs") or []]}
-    derived = ctx.packs.derive("jobset-startup", "progress", {"progress": progress})
+    derived = ctx.packs.derive("jobset-startup", subject="progress", inputs={"progress": progress})
     return {entry["name"]: Gate(bool(entry.get("dependenciesMet")), bool(entry.get("allReplicasStarted")))
             for entry in derived.get("replicatedJobs") or []}
 

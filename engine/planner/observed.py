@@ -137,11 +137,11 @@ def classify(observed: Observed) -> Children:
     restarts = int(status_of(observed.jobset).get("restarts", 0))
     buckets: dict[str, list[RawObject]] = {"previous": [], "active": [], "successful": [], "failed": []}
     for job in owned_jobs(observed):
-        buckets[_bucket(observed, job, restarts)].append(job)
+        buckets[_bucket(observed, job, restarts=restarts)].append(job)
     return Children(**{key: tuple(value) for key, value in buckets.items()})
 
 
-def _bucket(observed: Observed, job: RawObject, restarts: int) -> str:
+def _bucket(observed: Observed, job: RawObject, *, restarts: int) -> str:
     if int_label(job, keys.RESTART_ATTEMPT) < restarts:
         return "previous"
     if observed.gate(keys.GATE_RESTART_JOB) and _previous_by_job_attempt(observed.jobset, job):

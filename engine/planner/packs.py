@@ -58,11 +58,11 @@ class Packs(Protocol):
         """The actions of a decision phase (`success`, `failure`), in rule order."""
         ...
 
-    def derive(self, pack: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def derive(self, pack: str, *, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The `subject` input as patched by the active pack named `pack`."""
         ...
 
-    def apply_phase(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def apply_phase(self, phase: str, *, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The `subject` input as patched by every pack of `phase` (`construct`), in load order."""
         ...
 
@@ -75,10 +75,10 @@ class RegistryPacks:
 
     def decide(self, phase: str, inputs: Mapping[str, Any]) -> tuple[Decision, ...]:
         """The actions of every pack of `phase`, in load order."""
-        result = self._evaluate(phase, "jobset", inputs)
+        result = self._evaluate(phase, subject="jobset", inputs=inputs)
         return tuple(Decision(a.type, a.params, a.origin) for a in result.actions)
 
-    def derive(self, pack: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def derive(self, pack: str, *, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The `subject` input as patched by the active pack named `pack`."""
         compiled = self.registry.snapshot.get(pack)
         if compiled is None:
@@ -90,12 +90,12 @@ class RegistryPacks:
         patched: dict[str, Any] = _checked(result).subject
         return patched
 
-    def apply_phase(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def apply_phase(self, phase: str, *, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The `subject` input as patched by every pack of `phase`, in load order."""
-        patched: dict[str, Any] = self._evaluate(phase, subject, inputs).subject
+        patched: dict[str, Any] = self._evaluate(phase, subject=subject, inputs=inputs).subject
         return patched
 
-    def _evaluate(self, phase: str, subject: str, inputs: Mapping[str, Any]) -> decisions.Result:
+    def _evaluate(self, phase: str, *, subject: str, inputs: Mapping[str, Any]) -> decisions.Result:
         try:
             return _checked(self.registry.evaluate_phase(phase, inputs, subject=subject))
         except ValueError as error:

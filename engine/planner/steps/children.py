@@ -28,9 +28,9 @@ def run(ctx: context.Context) -> context.StepOutcome:
             continue
         actions.extend(_missing_jobs(ctx, position))
         if ordered:
-            return _with_startup(ctx, actions, "StartupInProgress")
+            return _with_startup(ctx, actions, situation="StartupInProgress")
     if ordered:
-        return _with_startup(ctx, actions, "StartupCompleted")
+        return _with_startup(ctx, actions, situation="StartupCompleted")
     return context.StepOutcome(actions=tuple(actions))
 
 
@@ -46,6 +46,6 @@ def _missing_jobs(ctx: context.Context, position: int) -> list[plan.CreateJob]:
             if names.job_name(ctx.name, rj["name"], index) not in existing]
 
 
-def _with_startup(ctx: context.Context, actions: list[plan.Action], situation: str) -> context.StepOutcome:
+def _with_startup(ctx: context.Context, actions: list[plan.Action], *, situation: str) -> context.StepOutcome:
     status, events = context.enter(ctx, situation, origin=ORIGIN)
     return context.StepOutcome(actions=tuple(actions) + events, status=status if events else None)

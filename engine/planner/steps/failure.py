@@ -39,9 +39,9 @@ def run(ctx: context.Context) -> context.StepOutcome:
             return context.StepOutcome(actions=events + (plan.Record("failed"),), status=status, stop=True,
                                        trace=trace)
         case "RestartJobSet":
-            return _restart_jobset(ctx, decision, trace)
+            return _restart_jobset(ctx, decision, trace=trace)
         case "RestartJob":
-            return _restart_job(ctx, decision, trace)
+            return _restart_job(ctx, decision, trace=trace)
         case "Refuse":
             return context.StepOutcome(stop=True, error=decision.param("message"), trace=trace)
     return context.StepOutcome(stop=True, error=f"{decision.origin}: unknown failure action {decision.type}")
@@ -65,7 +65,7 @@ def _event(decision: packs.Decision) -> plan.Emit:
                      message=decision.param("message"), origin=decision.origin)
 
 
-def _restart_jobset(ctx: context.Context, decision: packs.Decision,
+def _restart_jobset(ctx: context.Context, decision: packs.Decision, *,
                     trace: tuple[str, ...]) -> context.StepOutcome:
     """Global restart: bump `restarts` (and the counted one), RestartingJobSet=True (§10.9)."""
     status = dict(ctx.status)
@@ -78,7 +78,7 @@ def _restart_jobset(ctx: context.Context, decision: packs.Decision,
                                status=status, stop=True, trace=trace)
 
 
-def _restart_job(ctx: context.Context, decision: packs.Decision,
+def _restart_job(ctx: context.Context, decision: packs.Decision, *,
                  trace: tuple[str, ...]) -> context.StepOutcome:
     """Per-job restart: bump `jobRestarts[k]` (and the counted list) of the Job's replicated job."""
     job = next((j for j in ctx.children.failed if observed.name_of(j) == decision.param("job")), None)

@@ -36,22 +36,22 @@ def run(ctx: context.Context) -> context.StepOutcome:
     free = int(ctx.status.get("restarts", 0)) - int(ctx.status.get("restartsCountTowardsMax", 0))
     if max(attempts, default=0) - free > max_restarts:
         return _fail(ctx, "in-place attempts")
-    return _bookkeeping(ctx, attempts, expected)
+    return _bookkeeping(ctx, attempts=attempts, expected=expected)
 
 
-def _bookkeeping(ctx: context.Context, attempts: list[int], expected: int) -> context.StepOutcome:
+def _bookkeeping(ctx: context.Context, *, attempts: list[int], expected: int) -> context.StepOutcome:
     """Steps 5-7 of spec §11.1."""
     if attempts and len(attempts) == expected and len(set(attempts)) == 1:
-        return _store(ctx, "currentInPlaceRestartAttempt", attempts[0])
+        return _store(ctx, field="currentInPlaceRestartAttempt", value=attempts[0])
     if not attempts or max(attempts) == 0:
         return context.StepOutcome()
     candidate, stored = max(attempts) - 1, ctx.status.get("previousInPlaceRestartAttempt")
     if stored is not None and candidate <= stored:
         return context.StepOutcome()
-    return _store(ctx, "previousInPlaceRestartAttempt", candidate)
+    return _store(ctx, field="previousInPlaceRestartAttempt", value=candidate)
 
 
-def _store(ctx: context.Context, field: str, value: int) -> context.StepOutcome:
+def _store(ctx: context.Context, *, field: str, value: int) -> context.StepOutcome:
     if ctx.status.get(field) == value:
         return context.StepOutcome()
     return context.StepOutcome(status={**ctx.status, field: value},
