@@ -65,3 +65,10 @@ def test_keep_fields_keeps_only_named_paths_and_shares_repeated_strings() -> Non
                      "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}}
     second = transform({"metadata": {"name": "b"}, "spec": {"nodeName": "".join(["n", "1"])}})
     assert second["spec"]["nodeName"] is first["spec"]["nodeName"]
+
+
+def test_compact_strips_noise_and_shares_strings_between_objects() -> None:
+    first = informers.compact(job("a", labels={"app": "".join(["trai", "ning"])}))
+    second = informers.compact(job("b", labels={"app": "".join(["train", "ing"])}))
+    assert "managedFields" not in first["metadata"]
+    assert first["metadata"]["labels"]["app"] is second["metadata"]["labels"]["app"]
