@@ -84,7 +84,8 @@ class Client:
         params = _params(fieldManager=field_manager, dryRun="All" if dry_run else None)
         return await self._call("POST", resource.path(namespace=namespace), params=params, body=body)
 
-    async def update(self, resource: resources.Resource, body: RawObject, *, field_manager: str | None = None) -> RawObject:
+    async def update(self, resource: resources.Resource, body: RawObject, *,
+                     field_manager: str | None = None) -> RawObject:
         """PUT the object; its `metadata.resourceVersion`, if set, must still be current (else `Conflict`)."""
         return await self._put(resource, body, subresource=None, field_manager=field_manager)
 

@@ -125,7 +125,8 @@ class Configuration:
     metrics: Metrics = _field("metrics", factory=Metrics)
     health: Health = _field("health", factory=Health)
     leader_election: LeaderElection = _field("leaderElection", factory=LeaderElection)
-    internal_cert_management: InternalCertManagement = _field("internalCertManagement", factory=InternalCertManagement)
+    internal_cert_management: InternalCertManagement = _field("internalCertManagement",
+                                                              factory=InternalCertManagement)
     client_connection: ClientConnection = _field("clientConnection", factory=ClientConnection)
     tls: TLS | None = _field("tls", None)
     feature_gates: dict[str, bool] = _field("featureGates", factory=dict)
@@ -263,7 +264,8 @@ def _apply_defaults(config: Configuration) -> None:
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """The §14.2 flags; defaults are None so `resolve` can tell an explicit flag from its absence."""
     parser.add_argument("--config", default="", help="path of the Configuration file")
-    parser.add_argument("--metrics-bind-address", default=None, help='metrics address (default ":8443", "0" disables)')
+    parser.add_argument("--metrics-bind-address", default=None,
+                        help='metrics address (default ":8443", "0" disables)')
     parser.add_argument("--health-probe-bind-address", default=None, help='probe address (default ":8081")')
     parser.add_argument("--leader-elect", action="store_true", default=None, help="enable leader election")
     parser.add_argument("--kube-api-qps", type=float, default=None, help="client QPS towards the API (default 500)")

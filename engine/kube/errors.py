@@ -115,7 +115,8 @@ class TransportError(APIError):
     """No HTTP answer at all."""
 
     def __init__(self, message: str) -> None:
-        super().__init__({"kind": "Status", "status": "Failure", "code": 0, "reason": "Transport", "message": message})
+        super().__init__({"kind": "Status", "status": "Failure", "code": 0, "reason": "Transport",
+                          "message": message})
 
 
 _BY_CODE: dict[int, type[APIError]] = {

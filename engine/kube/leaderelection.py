@@ -74,7 +74,8 @@ class LeaderElector:
             if self.is_leader:
                 await self.release()
         if renewal.done() and not renewal.cancelled() and renewal.exception():
-            raise LeadershipLost(f"lease {self.settings.namespace}/{self.settings.name} lost") from renewal.exception()
+            lease = f"{self.settings.namespace}/{self.settings.name}"
+            raise LeadershipLost(f"lease {lease} lost") from renewal.exception()
         if work.done() and not work.cancelled() and work.exception():
             raise work.exception()  # type: ignore[misc]
 

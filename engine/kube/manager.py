@@ -118,6 +118,14 @@ class Manager:
         """Run `ctrl` in the leader-gated group."""
         self.add(Runnable(name=f"controller/{ctrl.name}", run=ctrl.run, group=Group.LEADER))
 
+    def add_health_check(self, name: str, check: servers.Check) -> None:
+        """Add a liveness check: `check()` returns None when healthy, else the reason."""
+        self.liveness.entries[name] = check
+
+    def add_ready_check(self, name: str, check: servers.Check) -> None:
+        """Add a readiness check (e.g. the webhook's "certificates are not ready", spec §14.4)."""
+        self.readiness.entries[name] = check
+
     @property
     def is_leader(self) -> bool:
         """True while the leader-gated runnables may run."""

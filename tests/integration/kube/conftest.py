@@ -26,7 +26,8 @@ def namespace(cluster: server.RunningServer) -> str:
     async def create() -> None:
         api = client.Client(connection.Connection(host=cluster.url))
         try:
-            await api.create(resources.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            await api.create(resources.NAMESPACES, body)
         finally:
             await api.close()
 

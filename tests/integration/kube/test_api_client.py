@@ -14,7 +14,8 @@ Make = Callable[..., dict]  # the configmap fixture
 CONFIGMAPS = resources.Resource("", "v1", "configmaps", "ConfigMap")
 
 
-def with_client(cluster: server.RunningServer, body: Callable[[client.Client], Awaitable[object]], **conn: object) -> object:
+def with_client(cluster: server.RunningServer, body: Callable[[client.Client], Awaitable[object]],
+                **conn: object) -> object:
     async def scenario() -> object:
         api = client.Client(connection.Connection(host=cluster.url, **conn))  # type: ignore[arg-type]
         try:

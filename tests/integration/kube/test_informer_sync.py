@@ -26,13 +26,14 @@ def with_client(cluster: server.RunningServer, body: Body) -> object:
 
 def child(configmap: Make, name: str, namespace: str, parent: dict) -> dict:
     obj = configmap(name, namespace, role="child")
-    obj["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": parent["metadata"]["name"],
-                                           "uid": parent["metadata"]["uid"], "controller": True}]
+    owner = {"apiVersion": "v1", "kind": "ConfigMap", "name": parent["metadata"]["name"],
+             "uid": parent["metadata"]["uid"], "controller": True}
+    obj["metadata"]["ownerReferences"] = [owner]
     return obj
 
 
-def test_informer_syncs_indexes_by_owner_and_enqueues_the_owner_key_spec_7(cluster: server.RunningServer,
-                                                                           namespace: str, configmap: Make, eventually: Poll) -> None:
+def test_informer_syncs_indexes_by_owner_and_enqueues_the_owner_key_spec_7(
+        cluster: server.RunningServer, namespace: str, configmap: Make, eventually: Poll) -> None:
     async def body(api: client.Client) -> None:
         parent = await api.create(CONFIGMAPS, configmap("parent", namespace, role="parent"))
         await api.create(CONFIGMAPS, child(configmap, "c1", namespace, parent))
@@ -53,14 +54,15 @@ def test_informer_syncs_indexes_by_owner_and_enqueues_the_owner_key_spec_7(clust
             assert [o["metadata"]["name"] for o in informer.reader.list(labels={"role": "parent"})] == ["parent"]
             await api.delete(CONFIGMAPS, "c1", namespace=namespace)
             await eventually(lambda: informer.reader.get(namespace, "c1") is None)
-            assert [o["metadata"]["name"] for o in informer.reader.by_index("owner", parent["metadata"]["uid"])] == ["c2"]
+            owned = informer.reader.by_index("owner", parent["metadata"]["uid"])
+            assert [o["metadata"]["name"] for o in owned] == ["c2"]
         finally:
             task.cancel()
     with_client(cluster, body)
 
 
-def test_dropped_stream_resumes_from_the_last_resource_version_without_relisting(cluster: server.RunningServer,
-                                                                                   namespace: str, configmap: Make, eventually: Poll) -> None:
+def test_dropped_stream_resumes_from_the_last_resource_version_without_relisting(
+        cluster: server.RunningServer, namespace: str, configmap: Make, eventually: Poll) -> None:
     async def body(api: client.Client) -> None:
         await api.create(CONFIGMAPS, configmap("before", namespace))
         events: list[tuple[str | None, str | None]] = []
@@ -80,8 +82,8 @@ def test_dropped_stream_resumes_from_the_last_resource_version_without_relisting
     with_client(cluster, body)
 
 
-def test_expired_resource_version_triggers_a_relist_that_drops_deleted_objects(cluster: server.RunningServer,
-                                                                                namespace: str, configmap: Make, eventually: Poll) -> None:
+def test_expired_resource_version_triggers_a_relist_that_drops_deleted_objects(
+        cluster: server.RunningServer, namespace: str, configmap: Make, eventually: Poll) -> None:
     async def body(api: client.Client) -> None:
         for name in ("keep", "gone"):
             await api.create(CONFIGMAPS, configmap(name, namespace))
@@ -138,7 +140,8 @@ def test_transform_keeps_the_cache_small(cluster: server.RunningServer, namespac
             await asyncio.wait_for(informer.wait_synced(), 5)
         finally:
             task.cancel()
-        assert informer.reader.get(namespace, "t") == {"metadata": {
-            "name": "t", "namespace": namespace, "resourceVersion": informer.reader.get(namespace, "t")["metadata"]["resourceVersion"]}}
+        cached = informer.reader.get(namespace, "t")
+        assert cached == {"metadata": {"name": "t", "namespace": namespace,
+                                       "resourceVersion": cached["metadata"]["resourceVersion"]}}
         assert "data" not in informer.reader.get(namespace, "t")
     with_client(cluster, body)

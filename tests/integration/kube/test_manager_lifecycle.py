@@ -74,8 +74,8 @@ def test_only_the_leader_reconciles_and_a_standby_takes_over(cluster: server.Run
     assert metrics.value("controller_runtime_reconcile_total", {"controller": "cm-first", "result": "success"}) >= 2
 
 
-def test_a_lost_lease_stops_the_controllers_and_ends_the_manager_spec_14_3(cluster: server.RunningServer,
-                                                                          namespace: str, configmap: Make, eventually: Poll) -> None:
+def test_a_lost_lease_stops_the_controllers_and_ends_the_manager_spec_14_3(
+        cluster: server.RunningServer, namespace: str, configmap: Make, eventually: Poll) -> None:
     seen: list[tuple[str, str]] = []
 
     async def scenario() -> None:

@@ -43,7 +43,8 @@ def test_defaults_fill_what_a_file_leaves_out_spec_14_1(tmp_path: pathlib.Path) 
 
 def test_unknown_field_fails_with_its_path_and_file_spec_14_1(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, HEADER + "webhook:\n  invalidField: 1\n")
-    with pytest.raises(configuration.ConfigurationError, match=r'config.yaml: webhook.invalidField: unknown field "invalidField"'):
+    expected = r'config.yaml: webhook.invalidField: unknown field "invalidField"'
+    with pytest.raises(configuration.ConfigurationError, match=expected):
         configuration.load(path)
 
 
@@ -136,7 +137,8 @@ def test_flags_override_the_file_only_when_given_spec_14_2(tmp_path: pathlib.Pat
 def test_logging_flags_default_to_development_mode() -> None:
     assert configuration.log_settings(parse([])) == ("text", "debug")
     assert configuration.log_settings(parse(["--no-zap-devel"])) == ("json", "info")
-    assert configuration.log_settings(parse(["--zap-encoder", "json", "--zap-log-level", "error"])) == ("json", "error")
+    explicit = parse(["--zap-encoder", "json", "--zap-log-level", "error"])
+    assert configuration.log_settings(explicit) == ("json", "error")
 
 
 @pytest.mark.parametrize("text, seconds", [("15s", 15.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0),

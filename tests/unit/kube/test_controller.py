@@ -130,7 +130,7 @@ def test_one_failing_key_never_kills_a_worker_and_others_proceed() -> None:
         return controller.Result()
 
     async def scenario() -> None:
-        ctrl = controller.Controller(name="panic-ctrl", reconcile=reconcile, workers=1, queue=fast_queue("panic-ctrl"))
+        ctrl = controller.Controller(name="panic-ctrl", reconcile=reconcile, queue=fast_queue("panic-ctrl"))
         ctrl.queue.add(informers.Key("ns", "bad"))
         for i in range(20):
             ctrl.queue.add(informers.Key("ns", f"ok-{i}"))

@@ -1,6 +1,7 @@
 """Manager start order, readiness, failure and shutdown, without leader election (spec §14.4)."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -10,7 +11,10 @@ from engine.kube import client, configuration, connection, manager
 OPTIONS = manager.Options(health_address="127.0.0.1:0", metrics_address="127.0.0.1:0", cache_sync_timeout=1.0)
 
 
-def recorder(log: list[str], name: str, *, ready_after: float = 0.0, fail: bool = False):  # type: ignore[no-untyped-def]
+Parts = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[object]]]
+
+
+def recorder(log: list[str], name: str, *, ready_after: float = 0.0, fail: bool = False) -> Parts:
     synced = asyncio.Event()
 
     async def run() -> None:
@@ -38,12 +42,21 @@ def test_groups_start_in_order_and_stop_in_reverse() -> None:
                             ("cache", manager.Group.CACHES)):
             run, ready = recorder(log, name, ready_after=0.02)
             mgr.add(manager.Runnable(name=name, run=run, group=group, ready=ready))
+        certificates = {"ready": False}
+        mgr.add_ready_check("certs", lambda: None if certificates["ready"] else "certificates are not ready")
+        mgr.add_health_check("alive", lambda: None)
         stop = asyncio.Event()
         task = asyncio.create_task(mgr.run(stop))
         while "start ctrl" not in log:
             await asyncio.sleep(0.005)
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{mgr.health_port}/readyz") as response:
+                readiness.append(response.status)
+                assert "certificates are not ready" in await response.text()
+            certificates["ready"] = True
+            async with session.get(f"http://127.0.0.1:{mgr.health_port}/readyz") as response:
+                readiness.append(response.status)
+            async with session.get(f"http://127.0.0.1:{mgr.health_port}/healthz/alive") as response:
                 readiness.append(response.status)
             async with session.get(f"http://127.0.0.1:{mgr.metrics_port}/metrics") as response:
                 readiness.append(response.status)
@@ -54,7 +67,7 @@ def test_groups_start_in_order_and_stop_in_reverse() -> None:
 
     asyncio.run(scenario())
     assert log == ["start cache", "start hook", "start ctrl", "stop ctrl", "stop hook", "stop cache"]
-    assert readiness == [200, 200]
+    assert readiness == [500, 200, 200, 200]
 
 
 def test_a_failing_runnable_stops_the_manager_with_its_name() -> None:
