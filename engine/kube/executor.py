@@ -35,6 +35,7 @@ class Outcome:
     error: str | None
     status_written: bool
     events_sent: int
+    stale: bool = False  # the status write lost a race with a newer JobSet: re-plan, nothing failed
 
 
 class ExecutionError(Exception):
@@ -67,6 +68,9 @@ async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Clien
         try:
             await _write_status(jobset, status, api)
             status_written = True
+        except errors.Conflict as error:
+            return Outcome(error=f"status update lost a race: {error}", status_written=False, events_sent=sent,
+                           stale=True)
         except errors.APIError as error:
             return Outcome(error=f"status update failed: {error}", status_written=False, events_sent=sent)
     for event in decided.of_type(plan.Emit):

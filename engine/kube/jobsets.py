@@ -22,6 +22,7 @@ from engine.planner import observed, packs, reconcile
 
 log = logging.getLogger("jobset.controller")
 OWNER_INDEX = "jobset-owner"
+STALE_REQUEUE_SECONDS = 0.2  # after a lost status race, re-plan once the cache has caught up
 JOBSET_GROUP = "jobset.x-k8s.io"
 
 
@@ -94,6 +95,9 @@ class JobSetController:
             for line in decided.trace:
                 log.debug("plan: %s", line)
         outcome = await executor.execute(decided, dict(snapshot.jobset), self.api)
+        if outcome.stale:
+            log.debug("status of %s/%s changed meanwhile; planning again", key.namespace, key.name)
+            return controller.Result(requeue_after=STALE_REQUEUE_SECONDS)
         if outcome.error is not None:
             raise ReconcileError(outcome.error)
         return controller.Result(requeue_after=decided.requeue_after)
