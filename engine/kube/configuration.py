@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from engine.kube import featuregates
+from engine.kube import featuregates, tlsconfig
 
 API_VERSION = "config.jobset.x-k8s.io/v1alpha1"
 KIND = "Configuration"
@@ -28,19 +28,6 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 TLS_VERSIONS = {"": "VersionTLS12", "VersionTLS12": "VersionTLS12", "VersionTLS13": "VersionTLS13"}
-GO_CIPHER_SUITES = frozenset({
-    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-})
 
 
 class ConfigurationError(ValueError):
@@ -199,7 +186,7 @@ def _validate_tls(tls: TLS) -> list[str]:
         problems.append(f"minVersion {tls.min_version} is not supported: use VersionTLS12 or VersionTLS13")
     elif tls.min_version not in TLS_VERSIONS:
         problems.append(f"unknown minVersion {tls.min_version!r}")
-    unknown = [name for name in tls.cipher_suites or [] if name not in GO_CIPHER_SUITES]
+    unknown = [name for name in tls.cipher_suites or [] if name not in tlsconfig.GO_CIPHER_SUITES]
     if unknown:
         problems.append(f"unknown cipher suites {', '.join(unknown)}")
     found = [f"tls: Invalid value: {'; '.join(problems)}"] if problems else []

@@ -1,8 +1,8 @@
 """The manager: runnables started in groups, probes and metrics served, graceful shutdown.
 
 Owns: `Group` (start order: caches -> webhooks -> others -> leader-gated), `Runnable`,
-`Options` (built from a `configuration.Configuration`) and `Manager`. Start-up: probe and
-metrics servers, then caches (waiting until every informer has synced), then webhooks (waiting
+`Options` (built from a `configuration.Configuration`; metrics over HTTPS per spec §14.4, with
+no authentication filter) and `Manager`. Start-up: probe and metrics servers, then caches (waiting until every informer has synced), then webhooks (waiting
 until they serve), then the others; readiness passes from there; the leader-gated runnables
 (controllers) start once the lease is held, or at once without leader election. Shutdown (on
 `stop`, SIGTERM or SIGINT, a failed runnable, or a lost lease) runs in reverse order and lets
@@ -20,10 +20,11 @@ import enum
 import logging
 import pathlib
 import signal
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 
 from engine.kube import client as client_
-from engine.kube import configuration, controller, informers, leaderelection, servers
+from engine.kube import configuration, controller, informers, leaderelection, servers, tlsconfig
 
 _log = logging.getLogger(__name__)
 _SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -61,12 +62,15 @@ class Options:
     liveness_endpoint: str = "healthz"
     readiness_endpoint: str = "readyz"
     leader_election: leaderelection.Settings | None = None
+    metrics_tls: ssl.SSLContext | None = None  # None serves plain HTTP
     cache_sync_timeout: float = 120.0
     shutdown_timeout: float = 30.0
 
     @classmethod
-    def from_configuration(cls, config: configuration.Configuration, *, namespace: str | None = None) -> Options:
-        """Options of spec §14.1; the lease lives in `resourceNamespace`, else `namespace`, else our own."""
+    def from_configuration(cls, config: configuration.Configuration, *, namespace: str | None = None,
+                           secure_metrics: bool = True) -> Options:
+        """Options of spec §14.1; the lease lives in `resourceNamespace`, else `namespace`, else our own.
+        With `secure_metrics` (spec §14.4) the metrics server speaks HTTPS; without, plain HTTP."""
         election = config.leader_election
         settings = None
         if election.leader_elect:
@@ -75,11 +79,17 @@ class Options:
                 namespace=election.resource_namespace or namespace or own_namespace(),
                 lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
                 retry_period=election.retry_period)
+        metrics_tls = None
+        if secure_metrics and servers.parse_address(config.metrics.bind_address) is not None:
+            tls = config.tls or configuration.TLS()
+            metrics_tls = tlsconfig.metrics_context(
+                cert_dir=config.metrics.cert_dir, internal_certs=config.internal_cert_management.enable,
+                min_version=tls.min_version, cipher_suites=tls.cipher_suites)
         return cls(health_address=config.health.health_probe_bind_address,
                    metrics_address=config.metrics.bind_address,
                    liveness_endpoint=config.health.liveness_endpoint_name or "healthz",
                    readiness_endpoint=config.health.readiness_endpoint_name or "readyz",
-                   leader_election=settings)
+                   leader_election=settings, metrics_tls=metrics_tls)
 
 
 def own_namespace() -> str:
@@ -170,13 +180,14 @@ class Manager:
         options = self.options
         probes = servers.probe_app(liveness=(options.liveness_endpoint, self.liveness),
                                    readiness=(options.readiness_endpoint, self.readiness))
-        for address, app, attribute in ((options.health_address, probes, "health_port"),
-                                        (options.metrics_address, servers.metrics_app(), "metrics_port")):
+        for address, app, attribute, tls in ((options.health_address, probes, "health_port", None),
+                                             (options.metrics_address, servers.metrics_app(), "metrics_port",
+                                              options.metrics_tls)):
             bind = servers.parse_address(address)
             if bind is None:
                 continue
             try:
-                site = await servers.Site.start(app, *bind)
+                site = await servers.Site.start(app, *bind, ssl_context=tls)
             except OSError as error:
                 for started in sites:
                     await started.stop()

@@ -11,6 +11,7 @@ Must not import: `planner`, `webhook`, `localcluster`, `cli`.
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from collections.abc import Callable
 
 import prometheus_client
@@ -92,11 +93,12 @@ class Site:
         self.port = port
 
     @classmethod
-    async def start(cls, app: web.Application, host: str, port: int) -> Site:
-        """Bind and serve `app`; port 0 picks a free port (see `.port`)."""
+    async def start(cls, app: web.Application, host: str, port: int, *,
+                    ssl_context: ssl.SSLContext | None = None) -> Site:
+        """Bind and serve `app` (HTTPS with `ssl_context`); port 0 picks a free port (see `.port`)."""
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
         return cls(runner, int(bound))

@@ -138,3 +138,32 @@ def test_options_from_configuration_spec_14_1_and_14_3() -> None:
     assert (election.lease_duration, election.renew_deadline, election.retry_period) == (15.0, 10.0, 2.0)
     config.leader_election.leader_elect = False
     assert manager.Options.from_configuration(config).leader_election is None
+
+
+def test_metrics_are_served_over_https_by_default_spec_14_4() -> None:
+    config = configuration.load(None)
+    config.metrics.bind_address = "127.0.0.1:0"
+    config.health.health_probe_bind_address = "127.0.0.1:0"
+    config.leader_election.leader_elect = False
+    options = manager.Options.from_configuration(config)
+    assert options.metrics_tls is not None
+    assert manager.Options.from_configuration(config, secure_metrics=False).metrics_tls is None
+
+    async def scenario() -> tuple[int, str]:
+        api = client.Client(connection.Connection(host="http://127.0.0.1:9"))
+        mgr = manager.Manager(client=api, options=options)
+        stop = asyncio.Event()
+        task = asyncio.create_task(mgr.run(stop))
+        try:
+            while mgr.metrics_port is None:
+                await asyncio.sleep(0.005)
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"https://127.0.0.1:{mgr.metrics_port}/metrics", ssl=False) as response:
+                    return response.status, await response.text()
+        finally:
+            stop.set()
+            await task
+            await api.close()
+
+    status, text = asyncio.run(scenario())
+    assert status == 200 and "controller_runtime_reconcile_total" in text
