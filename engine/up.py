@@ -1,23 +1,25 @@
 """`jobset up`: the embedded control plane, the simulated cluster and the controller, in one process.
 
-Owns: composing `localcluster` (API server and simulation on their own thread and loop) with
-the controller process of `engine.assembly` (manager, webhooks over HTTPS, certificates) on
-this thread's loop; installing the CRD and the webhook configurations from `deploy/`;
-writing a kubeconfig; submitting `--run` manifests; live progress; clean shutdown on Ctrl-C.
-Called by: `engine.cli.commands.up`.
+Owns: `Environment` (the API server and simulation on one thread and loop, the controller
+process of `engine.assembly` with its HTTPS webhooks on another; CRD and webhook
+configurations installed from `deploy/`; a kubeconfig written), used by `jobset up` and by
+the behaviour tests, and `run` (the command: submit `--run` manifests, print live progress,
+exit when they finish; Ctrl-C stops everything cleanly).
+Called by: `engine.cli.commands.up`, tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import pathlib
-import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Coroutine, Sequence
+from typing import Any, TextIO, TypeVar
 
 import yaml
 
@@ -34,6 +36,7 @@ WEBHOOK_SERVICE = "jobset-webhook-service"
 CRDS = resources.Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                           namespaced=False)
 log = logging.getLogger("jobset.up")
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,28 +52,94 @@ class Options:
     rules_dirs: Sequence[pathlib.Path] = ()
     feature_gates: dict[str, bool] = dataclasses.field(default_factory=dict)
     timeout: float = 600.0
+    simulate: bool = True
 
 
 class UpError(Exception):
     """A start-up problem with a message for the user."""
 
 
-def run(options: Options, out: TextIO = sys.stdout) -> int:
-    """Start everything; with `--run`, exit when those JobSets finish (0 all completed, 1 otherwise)."""
-    clock = clocks.VirtualClock(options.speed)
-    nodes = sim.load_topology(options.nodes) if options.nodes else sim.default_nodes()
-    cluster = localserver.start_in_thread(port=options.port, data_dir=options.data_dir, clock=clock)
-    simulation: sim.Simulation | None = None
-    try:
-        simulation = cluster.call(sim.start_simulation(cluster.api, clock, nodes=nodes))
-        cluster.write_kubeconfig(options.kubeconfig)
-        print(f"API server: {cluster.url} ({len(nodes)} simulated nodes, speed x{options.speed:g})", file=out)
-        print(f"kubectl:    kubectl --kubeconfig {options.kubeconfig} get jobsets,jobs,pods", file=out, flush=True)
-        return asyncio.run(_control(cluster, options, out))
-    finally:
-        if simulation is not None:
-            cluster.call(_stopped(simulation))
-        cluster.stop()
+class Environment:
+    """A whole local installation: API server, simulated cluster, controller and webhooks."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.clock = clocks.VirtualClock(options.speed)
+        self.nodes = sim.load_topology(options.nodes) if options.nodes else sim.default_nodes()
+        self.cluster: localserver.RunningServer | None = None
+        self.simulation: sim.Simulation | None = None
+        self.assembly: assembly.Assembly | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="jobset-controller", daemon=True)
+        self._stop: asyncio.Event | None = None
+        self._manager: concurrent.futures.Future[None] | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.cluster is not None
+        return self.cluster.url
+
+    def start(self) -> None:
+        """Start everything; returns once the controller and its webhooks serve."""
+        self.cluster = localserver.start_in_thread(port=self.options.port, data_dir=self.options.data_dir,
+                                                   clock=self.clock)
+        if self.options.simulate:
+            self.simulation = self.cluster.call(sim.start_simulation(self.cluster.api, self.clock, nodes=self.nodes))
+        self.cluster.write_kubeconfig(self.options.kubeconfig)
+        self._thread.start()
+        self.call(self._start_controller(), timeout=120)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 60.0) -> T:
+        """Run `coroutine` on the controller's loop (with its API client) and wait for the result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    async def _start_controller(self) -> None:
+        assert self.cluster is not None
+        self.api = client_.Client(connection.Connection(host=self.cluster.url, qps=5000, burst=5000))
+        await _install(self.api)
+        config = configuration.Configuration()
+        config.leader_election.leader_elect = False
+        config.health.health_probe_bind_address = "0"
+        config.metrics.bind_address = "0"
+        config.webhook.port = 0
+        config.webhook.cert_dir = str(pathlib.Path(self.options.kubeconfig).resolve().parent / ".jobset-up-certs")
+        config.feature_gates = dict(self.options.feature_gates)
+        self.assembly = assembly.build(assembly.Settings(
+            config=config, namespace=NAMESPACE, rules_dirs=self.options.rules_dirs, webhook_host="127.0.0.1"), self.api)
+        self._stop = asyncio.Event()
+        task = asyncio.create_task(self.assembly.manager.run(self._stop))
+        webhook = self.assembly.webhook
+        while webhook is not None and not webhook.bound_port:
+            if task.done():
+                task.result()
+                raise UpError("the controller stopped during start-up")
+            await asyncio.sleep(0.02)
+        if webhook is not None:
+            self.cluster.route_service(NAMESPACE, WEBHOOK_SERVICE, 443, f"127.0.0.1:{webhook.bound_port}")
+            await _install_webhooks(self.api, self.assembly.rotator.ca_bundle if self.assembly.rotator else b"")
+        self._manager_task = task
+
+    def stop(self) -> None:
+        """Stop the controller, the simulation and the API server, in that order."""
+        if self._stop is not None:
+            async def shutdown() -> None:
+                assert self._stop is not None
+                self._stop.set()
+                try:
+                    await asyncio.wait_for(self._manager_task, 30)
+                finally:
+                    await self.api.close()
+            try:
+                self.call(shutdown(), timeout=40)
+            except Exception as error:  # shutting down: report, keep going
+                log.warning("controller shutdown: %s", error)
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        if self.cluster is not None:
+            if self.simulation is not None:
+                self.cluster.call(_stopped(self.simulation))
+            self.cluster.stop()
 
 
 async def _stopped(simulation: sim.Simulation) -> None:
@@ -79,47 +148,25 @@ async def _stopped(simulation: sim.Simulation) -> None:
     await asyncio.sleep(0)
 
 
-async def _control(cluster: localserver.RunningServer, options: Options, out: TextIO) -> int:
-    api = client_.Client(connection.Connection(host=cluster.url, qps=1000, burst=1000))
+def run(options: Options, out: TextIO = sys.stdout) -> int:
+    """`jobset up`: start, then follow `--run` JobSets to their end, or serve until Ctrl-C."""
+    environment = Environment(options)
     try:
-        await _install(api)
-        config = configuration.Configuration()
-        config.leader_election.leader_elect = False
-        config.health.health_probe_bind_address = "0"
-        config.metrics.bind_address = "0"
-        config.webhook.port = 0
-        config.webhook.cert_dir = str(pathlib.Path(options.kubeconfig).resolve().parent / ".jobset-up-certs")
-        config.feature_gates = dict(options.feature_gates)
-        built = assembly.build(assembly.Settings(config=config, namespace=NAMESPACE, rules_dirs=options.rules_dirs,
-                                                 webhook_host="127.0.0.1"), api)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        manager_task = asyncio.create_task(built.manager.run(stop))
-        await _until_webhook_serves(built, manager_task)
-        cluster.route_service(NAMESPACE, WEBHOOK_SERVICE, 443, f"127.0.0.1:{built.webhook.bound_port}")
-        await _install_webhooks(api, built.rotator.ca_bundle if built.rotator else b"")
+        environment.start()
+        print(f"API server: {environment.url} ({len(environment.nodes)} simulated nodes, "
+              f"speed x{options.speed:g})", file=out)
+        print(f"kubectl:    kubectl --kubeconfig {options.kubeconfig} get jobsets,jobs,pods", file=out)
         print("controller and webhooks ready", file=out, flush=True)
-        code = 0
-        if options.run:
-            names = [await _submit(api, path) for path in options.run]
-            code = await _follow(api, [n for group in names for n in group], stop, options.timeout, out)
-            stop.set()
-        else:
+        if not options.run:
             print("press Ctrl-C to stop", file=out, flush=True)
-        await manager_task
-        return code
+            threading.Event().wait()
+        names = [name for path in options.run for name in environment.call(_submit(environment.api, path))]
+        return environment.call(_follow(environment.api, names, options.timeout, out), timeout=None)
+    except KeyboardInterrupt:
+        print("stopping", file=out, flush=True)
+        return 130
     finally:
-        await api.close()
-
-
-async def _until_webhook_serves(built: assembly.Assembly, manager_task: asyncio.Task[None]) -> None:
-    while built.webhook is not None and not built.webhook.bound_port:
-        if manager_task.done():
-            manager_task.result()
-            raise UpError("the controller stopped during start-up")
-        await asyncio.sleep(0.02)
+        environment.stop()
 
 
 async def _install(api: client_.Client) -> None:
@@ -141,7 +188,7 @@ async def _install(api: client_.Client) -> None:
 
 async def _install_webhooks(api: client_.Client, ca_bundle: bytes) -> None:
     for document in yaml.safe_load_all((DEPLOY / "webhooks" / "webhook-configurations.yaml").read_text()):
-        resource, _ = next((r, n) for r, n in assembly.WEBHOOK_CONFIGURATIONS if r.kind == document["kind"])
+        resource = next(r for r, _ in assembly.WEBHOOK_CONFIGURATIONS if r.kind == document["kind"])
         await _apply(api, resource, document)
     await assembly.inject_ca_bundle(api, ca_bundle)
 
@@ -157,14 +204,14 @@ async def _apply(api: client_.Client, resource: resources.Resource, document: di
 
 
 async def _submit(api: client_.Client, path: pathlib.Path) -> list[tuple[str, str]]:
-    """Create every JobSet of `path` (other kinds too); returns the JobSets' (namespace, name)."""
+    """Create every JobSet of `path`; returns their (namespace, name)."""
     submitted = []
     for document in yaml.safe_load_all(path.read_text()):
         if not document:
             continue
-        namespace = document.setdefault("metadata", {}).setdefault("namespace", "default")
         if document.get("kind") != "JobSet":
             raise UpError(f"{path}: only JobSet documents can be run, found {document.get('kind')}")
+        namespace = document.setdefault("metadata", {}).setdefault("namespace", "default")
         try:
             created = await api.create(resources.JOBSETS, document, namespace=namespace)
         except errors.APIError as error:
@@ -173,13 +220,12 @@ async def _submit(api: client_.Client, path: pathlib.Path) -> list[tuple[str, st
     return submitted
 
 
-async def _follow(api: client_.Client, jobsets: list[tuple[str, str]], stop: asyncio.Event, timeout: float,
-                  out: TextIO) -> int:
-    """Print a line whenever a JobSet's progress changes; return once all are finished."""
+async def _follow(api: client_.Client, jobsets: list[tuple[str, str]], timeout: float, out: TextIO) -> int:
+    """Print a line whenever a JobSet's progress changes; 0 once all completed, 1 if any failed."""
     started = time.monotonic()
     last: dict[tuple[str, str], str] = {}
     outcome: dict[tuple[str, str], str] = {}
-    while len(outcome) < len(jobsets) and not stop.is_set():
+    while len(outcome) < len(jobsets):
         if time.monotonic() - started > timeout:
             print(f"timed out after {timeout:g}s", file=out, flush=True)
             return 1
@@ -193,8 +239,7 @@ async def _follow(api: client_.Client, jobsets: list[tuple[str, str]], stop: asy
             if terminal:
                 outcome[(namespace, name)] = terminal
         await asyncio.sleep(0.2)
-    return 0 if outcome and all(state == "Completed" for state in outcome.values()) \
-        and len(outcome) == len(jobsets) else 1
+    return 0 if all(state == "Completed" for state in outcome.values()) else 1
 
 
 async def _progress(api: client_.Client, namespace: str, name: str) -> tuple[str, str]:
@@ -207,8 +252,7 @@ async def _progress(api: client_.Client, namespace: str, name: str) -> tuple[str
     jobs = (await api.list(resources.JOBS, namespace=namespace, label_selector=f"{keys.JOBSET_NAME}={name}"))["items"]
     counts = {"active": 0, "succeeded": 0, "failed": 0}
     for job in jobs:
-        job_status = job.get("status") or {}
-        finished = {c.get("type") for c in job_status.get("conditions") or [] if c.get("status") == "True"}
+        finished = {c.get("type") for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
         counts["succeeded" if "Complete" in finished else "failed" if "Failed" in finished else "active"] += 1
     conditions = ", ".join(f"{c['type']}={c['status']}" for c in status.get("conditions") or [])
     line = (f"jobs {counts['active']} active, {counts['succeeded']} succeeded, {counts['failed']} failed; "
