@@ -132,7 +132,7 @@ class Client:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
         try:
             path = resource.path(namespace=namespace)
-            async with self._session.get(path, params=params, timeout=timeout) as response:
+            async with self._session.get(path, params=params, timeout=timeout, headers=self._auth()) as response:
                 if response.status >= 400:
                     raise await _error(response)
                 async for line in _lines(response.content):
@@ -143,6 +143,10 @@ class Client:
                     yield event["type"], event["object"]
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise errors.TransportError(f"watch {resource.plural}: {error!r}") from error
+
+    def _auth(self) -> dict[str, str]:
+        authorization = self.connection.authorization()
+        return {"Authorization": authorization} if authorization else {}
 
     async def _put(self, resource: resources.Resource, body: RawObject, *, subresource: str | None,
                    field_manager: str | None) -> RawObject:
@@ -170,7 +174,9 @@ class Client:
     async def _send(self, method: str, path: str, *, params: dict[str, str] | None, data: bytes | None,
                     content_type: str) -> RawObject:
         await asyncio.sleep(self._bucket.reserve())
-        headers = {"Content-Type": content_type} if data is not None else None
+        headers = self._auth()
+        if data is not None:
+            headers["Content-Type"] = content_type
         try:
             async with self._session.request(method, path, params=params, data=data, headers=headers,
                                              timeout=_REQUEST_TIMEOUT) as response:

@@ -1,7 +1,9 @@
 """How to reach the API server: address, TLS, credentials, user agent, client-side rate limit.
 
 Owns: `Connection` and its loaders (`from_kubeconfig`, `in_cluster`), which read the
-configuration through the `kubernetes` package's loaders, and `user_agent` (spec §14.6).
+configuration through the `kubernetes` package's loaders (expiring credentials, such as a
+rotated service-account token, are re-read through their refresh hook), and `user_agent`
+(spec §14.6).
 Called by: `kube.client` (consumes a `Connection`), the manager and the CLI (load one).
 Must not import: anything in `engine` outside `kube`.
 """
@@ -14,6 +16,7 @@ import platform
 import re
 import ssl
 import sys
+from collections.abc import Callable
 
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -36,13 +39,25 @@ class Connection:
     user_agent: str = ""
     qps: float = 500.0
     burst: int = 500
+    token_source: Callable[[], str | None] | None = None  # credentials that expire: asked before each request
 
     def headers(self) -> dict[str, str]:
-        """Headers sent on every request."""
+        """Headers sent on every request (without expiring credentials: see `authorization`)."""
         found = {"User-Agent": self.user_agent or user_agent(), "Accept": "application/json"}
-        if self.token:
-            found["Authorization"] = self.token if " " in self.token else f"Bearer {self.token}"
+        if self.token and self.token_source is None:
+            found["Authorization"] = _bearer(self.token)
         return found
+
+    def authorization(self) -> str | None:
+        """The current Authorization header value when credentials expire (else None: it is in `headers`)."""
+        if self.token_source is None:
+            return None
+        token = self.token_source()
+        return _bearer(token) if token else None
+
+
+def _bearer(token: str) -> str:
+    return token if " " in token else f"Bearer {token}"
 
 
 def user_agent(version: str | None = None, commit: str | None = None) -> str:
@@ -82,8 +97,13 @@ def in_cluster(*, qps: float = 500.0, burst: int = 500) -> Connection:
 
 def _connection(configuration: k8s_client.Configuration, *, qps: float, burst: int) -> Connection:
     token = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+    source = None
+    if configuration.refresh_api_key_hook is not None:  # in-cluster token files rotate; exec plugins expire
+        def source() -> str | None:
+            configuration.refresh_api_key_hook(configuration)
+            return configuration.get_api_key_with_prefix("BearerToken", alias="authorization") or None
     return Connection(host=configuration.host.rstrip("/"), ssl_context=_ssl_context(configuration),
-                      token=token or None, qps=qps, burst=burst)
+                      token=token or None, qps=qps, burst=burst, token_source=source)
 
 
 def _ssl_context(configuration: k8s_client.Configuration) -> ssl.SSLContext | None:

@@ -6,7 +6,9 @@ import re
 import pytest
 import yaml
 
-from engine.kube import connection
+from kubernetes.config import incluster_config
+
+from engine.kube import connection, tlsconfig
 
 
 def kubeconfig(tmp_path: pathlib.Path, server: str, user: dict) -> pathlib.Path:
@@ -26,9 +28,8 @@ def test_kubeconfig_gives_host_token_and_rate_limit(tmp_path: pathlib.Path) -> N
     assert conn.host == "http://127.0.0.1:6443"
     assert conn.ssl_context is None
     assert (conn.qps, conn.burst) == (5, 7)
-    headers = conn.headers()
-    assert headers["Authorization"] == "Bearer s3cret"
-    assert headers["User-Agent"].startswith("jobset/")
+    assert (conn.authorization() or conn.headers()["Authorization"]) == "Bearer s3cret"
+    assert conn.headers()["User-Agent"].startswith("jobset/")
 
 
 def test_https_kubeconfig_without_verification_builds_a_permissive_context(tmp_path: pathlib.Path) -> None:
@@ -38,7 +39,7 @@ def test_https_kubeconfig_without_verification_builds_a_permissive_context(tmp_p
     path.write_text(yaml.safe_dump(raw))
     conn = connection.from_kubeconfig(str(path))
     assert conn.ssl_context is not None and conn.ssl_context.check_hostname is False
-    assert "Authorization" not in conn.headers()
+    assert "Authorization" not in conn.headers() and conn.authorization() is None
 
 
 def test_broken_kubeconfig_is_a_clear_error_naming_the_file(tmp_path: pathlib.Path) -> None:
@@ -52,6 +53,21 @@ def test_in_cluster_outside_a_pod_is_a_clear_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(connection.ConfigError, match="in-cluster configuration"):
         connection.in_cluster()
+
+
+def test_in_cluster_reads_the_service_account_token_through_its_refresh_hook(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, _ = tlsconfig.self_signed(tmp_path)
+    token = tmp_path / "token"
+    token.write_text("first")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(cert))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    conn = connection.in_cluster(qps=50, burst=100)
+    assert conn.host == "https://10.0.0.1:443" and conn.ssl_context is not None
+    assert conn.token_source is not None and "Authorization" not in conn.headers()
+    assert conn.authorization() == "bearer first"
 
 
 @pytest.mark.parametrize("version, commit, expected", [
