@@ -1,10 +1,12 @@
-"""Informers against the embedded API server: sync, indexes, owner mapping, resume, resync (spec §7)."""
+"""Informers against the embedded API server: sync, indexes, owner mapping, resume, relist, resync, bookmarks (spec §7)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from engine.kube import client, connection, handlers, informers, resources, workqueue
-from engine.localcluster import faults, server
+from engine.localcluster import faults, server, streaming
 
 Make = Callable[..., dict]  # the configmap fixture
 Poll = Callable[..., Awaitable[None]]  # the eventually fixture
@@ -144,4 +146,28 @@ def test_transform_keeps_the_cache_small(cluster: server.RunningServer, namespac
         assert cached == {"metadata": {"name": "t", "namespace": namespace,
                                        "resourceVersion": cached["metadata"]["resourceVersion"]}}
         assert "data" not in informer.reader.get(namespace, "t")
+    with_client(cluster, body)
+
+
+def test_bookmarks_advance_the_resource_version_without_events(
+        cluster: server.RunningServer, namespace: str, configmap: Make, eventually: Poll,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "BOOKMARK_SECONDS", 0.05)
+
+    async def body(api: client.Client) -> None:
+        informer = informers.Informer(client=api, resource=CONFIGMAPS, namespace=namespace)
+        events: list[object] = []
+        informer.add_handler(lambda old, new: events.append(new))
+        task = asyncio.create_task(informer.run())
+        try:
+            await asyncio.wait_for(informer.wait_synced(), 5)
+            synced_at = int(informer.resource_version or 0)
+            elsewhere = await api.create(CONFIGMAPS, configmap("elsewhere", "default"))
+            later = int(elsewhere["metadata"]["resourceVersion"])
+            await eventually(lambda: int(informer.resource_version or 0) >= later)
+            assert later > synced_at
+        finally:
+            task.cancel()
+            await api.delete(CONFIGMAPS, "elsewhere", namespace="default")
+        assert events == []
     with_client(cluster, body)
