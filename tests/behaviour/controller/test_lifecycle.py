@@ -1,0 +1,161 @@
+"""Controller behaviour on the real HTTP API, step by step (spec §8-§10): the test plays the Job controller."""
+
+from __future__ import annotations
+
+import controllerharness as harness
+from controllerharness import condition, eventually, jobset_manifest
+
+JOBSET = "jobset.sigs.k8s.io/"
+
+
+def test_children_are_created_with_their_labels_and_the_headless_service(cluster: harness.Cluster, namespace: str) -> None:
+    """§9.1, §9.2, §9.3, §9.7: Jobs <js>-<rj>-<i> in every replicated job, one headless Service."""
+    cluster.create_jobset(namespace, jobset_manifest("train", ("leader", 1), ("workers", 2)))
+    jobs = eventually(lambda: (found := cluster.jobs(namespace, "train")) and len(found) == 3 and found,
+                      what="3 jobs")
+    assert sorted(jobs) == ["train-leader-0", "train-workers-0", "train-workers-1"]
+    labels = jobs["train-workers-1"]["metadata"]["labels"]
+    assert labels[JOBSET + "job-global-index"] == "2" and labels[JOBSET + "restart-attempt"] == "0"
+    assert jobs["train-workers-1"]["spec"]["template"]["spec"]["subdomain"] == "train"
+    service = eventually(lambda: cluster.core.read_namespaced_service("train", namespace), what="service")
+    assert service.spec.cluster_ip == "None"
+    assert service.spec.selector == {JOBSET + "jobset-name": "train"}
+
+
+def test_all_jobs_succeeding_completes_the_jobset(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.7 and §10.5: Completed=True, reason AllJobsCompleted, terminalState Completed, an event."""
+    cluster.create_jobset(namespace, jobset_manifest("done", ("workers", 2)))
+    eventually(lambda: len(cluster.jobs(namespace, "done")) == 2, what="jobs")
+    for name in ("done-workers-0", "done-workers-1"):
+        cluster.complete_job(namespace, name)
+    jobset = eventually(lambda: (js := cluster.jobset(namespace, "done")).get("status", {}).get("terminalState") and js,
+                        what="terminal state")
+    assert jobset["status"]["terminalState"] == "Completed"
+    completed = condition(jobset, "Completed")
+    assert completed and completed["status"] == "True" and completed["reason"] == "AllJobsCompleted"
+    assert completed["message"] == "jobset completed successfully"
+    eventually(lambda: any(e["reason"] == "AllJobsCompleted" for e in cluster.events(namespace, "done")),
+               what="AllJobsCompleted event")
+
+
+def test_a_failed_job_without_failure_policy_fails_the_jobset(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.8: no failurePolicy -> Failed, reason FailedJobs, naming the first failed Job."""
+    cluster.create_jobset(namespace, jobset_manifest("fragile", ("workers", 2)))
+    eventually(lambda: len(cluster.jobs(namespace, "fragile")) == 2, what="jobs")
+    cluster.fail_job(namespace, "fragile-workers-1")
+    jobset = eventually(lambda: condition(cluster.jobset(namespace, "fragile"), "Failed")
+                        and cluster.jobset(namespace, "fragile"), what="Failed condition")
+    failed = condition(jobset, "Failed")
+    assert failed["reason"] == "FailedJobs"
+    assert failed["message"] == "jobset failed due to one or more job failures (first failed job: fragile-workers-1)"
+    assert jobset["status"]["terminalState"] == "Failed"
+
+
+def test_restart_jobset_recreates_every_job_then_gives_up_at_max_restarts(cluster: harness.Cluster,
+                                                                           namespace: str) -> None:
+    """§10.8, §10.9: RestartJobSet bumps restarts, Jobs come back with restart-attempt 1; at the budget, ReachedMaxRestarts."""
+    cluster.create_jobset(namespace, jobset_manifest("retry", ("workers", 2), failurePolicy={"maxRestarts": 1}))
+    eventually(lambda: len(cluster.jobs(namespace, "retry")) == 2, what="jobs")
+    cluster.fail_job(namespace, "retry-workers-0")
+    jobset = eventually(lambda: (js := cluster.jobset(namespace, "retry"))["status"].get("restarts") == 1 and js,
+                        what="one restart")
+    restarting = condition(jobset, "RestartingJobSet")
+    assert restarting and restarting["status"] == "True" and restarting["reason"] == "DefaultFailurePolicy"
+    assert jobset["status"]["restartsCountTowardsMax"] == 1
+
+    def recreated() -> bool:
+        jobs = cluster.jobs(namespace, "retry")
+        return len(jobs) == 2 and all(j["metadata"]["labels"][JOBSET + "restart-attempt"] == "1"
+                                      and not j["metadata"].get("deletionTimestamp") for j in jobs.values())
+    eventually(recreated, what="jobs of attempt 1")
+    cluster.fail_job(namespace, "retry-workers-1")
+    jobset = eventually(lambda: condition(cluster.jobset(namespace, "retry"), "Failed")
+                        and cluster.jobset(namespace, "retry"), what="Failed")
+    assert condition(jobset, "Failed")["reason"] == "ReachedMaxRestarts"
+    assert jobset["status"]["restarts"] == 1
+
+
+def test_fail_jobset_rule_matches_on_the_failure_reason(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.8: the first matching rule decides; FailJobSet fails at once with its reason."""
+    policy = {"maxRestarts": 5, "rules": [
+        {"name": "deadline", "action": "FailJobSet", "onJobFailureReasons": ["DeadlineExceeded"]}]}
+    cluster.create_jobset(namespace, jobset_manifest("strict", ("workers", 1), failurePolicy=policy))
+    eventually(lambda: len(cluster.jobs(namespace, "strict")) == 1, what="job")
+    cluster.fail_job(namespace, "strict-workers-0", reason="DeadlineExceeded",
+                     message="Job was active longer than specified deadline")
+    jobset = eventually(lambda: condition(cluster.jobset(namespace, "strict"), "Failed")
+                        and cluster.jobset(namespace, "strict"), what="Failed")
+    failed = condition(jobset, "Failed")
+    assert failed["reason"] == "FailJobSetFailurePolicyAction"
+    assert failed["message"] == "applying FailJobSet failure policy action (first failed job: strict-workers-0)"
+    assert jobset["status"].get("restarts", 0) == 0
+
+
+def test_suspended_jobset_creates_suspended_jobs_and_resume_carries_kueue_changes(cluster: harness.Cluster,
+                                                                                  namespace: str) -> None:
+    """§10.10 and §6.2 (the Kueue contract): create suspended, rewrite nodeSelector and tolerations, resume."""
+    cluster.create_jobset(namespace, jobset_manifest("queued", ("workers", 2), suspend=True))
+    jobs = eventually(lambda: (found := cluster.jobs(namespace, "queued")) and len(found) == 2 and found, what="jobs")
+    assert all(job["spec"]["suspend"] is True for job in jobs.values())
+    suspended = eventually(lambda: condition(cluster.jobset(namespace, "queued"), "Suspended"), what="Suspended")
+    assert suspended["status"] == "True" and suspended["reason"] == "SuspendedJobs"
+    jobset = cluster.jobset(namespace, "queued")
+    pod_spec = jobset["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+    pod_spec["nodeSelector"] = {"cloud.example.com/flavor": "gpu-a"}
+    pod_spec["tolerations"] = [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    jobset["spec"]["suspend"] = False
+    cluster.custom.replace_namespaced_custom_object(harness.GROUP, harness.VERSION, namespace, harness.PLURAL,
+                                                    "queued", jobset)
+
+    def resumed() -> bool:
+        jobs = cluster.jobs(namespace, "queued")
+        return all(not j["spec"]["suspend"]
+                   and j["spec"]["template"]["spec"].get("nodeSelector") == {"cloud.example.com/flavor": "gpu-a"}
+                   and {"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}
+                   in j["spec"]["template"]["spec"].get("tolerations", [])
+                   for j in jobs.values())
+    eventually(resumed, what="jobs resumed with the new scheduling directives")
+    resumed_condition = eventually(lambda: (c := condition(cluster.jobset(namespace, "queued"), "Suspended"))
+                                   and c["status"] == "False" and c, what="Suspended=False")
+    assert resumed_condition["reason"] == "ResumeJobs"
+
+
+def test_jobsets_managed_elsewhere_are_left_alone(cluster: harness.Cluster, namespace: str) -> None:
+    """§8 step 3: managedBy names another controller -> no Jobs, no Service, no status."""
+    cluster.create_jobset(namespace, jobset_manifest("foreign", ("workers", 1), managedBy="example.com/other"))
+    cluster.create_jobset(namespace, jobset_manifest("ours", ("workers", 1)))
+    eventually(lambda: len(cluster.jobs(namespace, "ours")) == 1, what="our jobs")
+    assert cluster.jobs(namespace, "foreign") == {}
+    assert not cluster.jobset(namespace, "foreign").get("status")
+
+
+def test_ttl_after_finished_deletes_the_jobset(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.13: ttlSecondsAfterFinished 0 deletes the finished JobSet on its next pass."""
+    import kubernetes
+
+    cluster.create_jobset(namespace, jobset_manifest("brief", ("workers", 1), ttlSecondsAfterFinished=0))
+    eventually(lambda: len(cluster.jobs(namespace, "brief")) == 1, what="job")
+    cluster.complete_job(namespace, "brief-workers-0")
+
+    def gone() -> bool:
+        try:
+            cluster.jobset(namespace, "brief")
+        except kubernetes.client.ApiException as error:
+            return error.status == 404
+        return False
+    eventually(gone, what="JobSet deleted by its TTL")
+
+
+def test_invalid_jobset_is_rejected_by_the_validating_webhook(cluster: harness.Cluster, namespace: str) -> None:
+    """§5.1, §6.1 V-8: admission over HTTPS rejects with the field and the same message as `jobset lint`."""
+    import kubernetes
+
+    manifest = jobset_manifest("bad", ("workers", 1))
+    manifest["spec"]["replicatedJobs"][0]["groupName"] = "Not_A_Label"
+    try:
+        cluster.create_jobset(namespace, manifest)
+    except kubernetes.client.ApiException as error:
+        assert error.status == 422 or error.status == 400, error.body
+        assert "spec.replicatedJobs[0].groupName" in error.body
+    else:
+        raise AssertionError("the invalid JobSet was admitted")
