@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import pathlib
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +57,26 @@ class Kubectl:
 @pytest.fixture(scope="module")
 def kubectl(cluster: server.RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
     return Kubectl(cluster.kubeconfig, tmp_path_factory.mktemp("kubectl-cache"))  # type: ignore[attr-defined]
+
+
+class Raw:
+    """Plain HTTP to the server, for requests no client library would send."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self, method: str, path: str, body: bytes | dict | list | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+        data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def raw(cluster: server.RunningServer) -> Raw:
+    return Raw(cluster.url)

@@ -1,0 +1,101 @@
+"""Client mistakes get the right status code and a Status body, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+
+def _is_status(body: dict, code: int, reason: str) -> None:
+    assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure"
+    assert body["code"] == code and body["reason"] == reason, body
+
+
+def test_malformed_json_is_bad_request(raw) -> None:
+    code, _, body = raw("POST", "/api/v1/namespaces/default/configmaps", b'{"metadata": {', {"Content-Type": "application/json"})
+    assert code == 400
+    _is_status(body, 400, "BadRequest")
+    assert "json parse error" in body["message"]
+
+
+def test_unknown_resource_is_not_found(raw) -> None:
+    code, _, body = raw("GET", "/api/v1/namespaces/default/widgets")
+    assert code == 404
+    _is_status(body, 404, "NotFound")
+    code, _, body = raw("GET", "/apis/nothing.example/v1")
+    assert code == 404 and body["kind"] == "Status"
+
+
+def test_invalid_job_lists_its_causes(raw) -> None:
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "Bad_Name"},
+           "spec": {"template": {"spec": {"restartPolicy": "Always", "containers": [{"name": "c", "image": "x"}]}}}}
+    code, _, body = raw("POST", "/apis/batch/v1/namespaces/default/jobs", job)
+    assert code == 422
+    _is_status(body, 422, "Invalid")
+    fields = {cause["field"] for cause in body["details"]["causes"]}
+    assert fields == {"metadata.name", "spec.template.spec.restartPolicy"}
+    assert 'Unsupported value: "Always": supported values: "OnFailure", "Never"' in body["message"]
+
+
+def test_oversized_body_is_request_entity_too_large(raw) -> None:
+    huge = {"metadata": {"name": "huge"}, "data": {"k": "x" * (3 * 1024 * 1024)}}
+    code, _, body = raw("POST", "/api/v1/namespaces/default/configmaps", huge)
+    assert code == 413
+    _is_status(body, 413, "RequestEntityTooLarge")
+
+
+def test_protobuf_body_is_unsupported_media_type(raw) -> None:
+    code, _, body = raw("POST", "/api/v1/namespaces/default/configmaps", b"k8s\x00",
+                        {"Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert code == 415
+    _is_status(body, 415, "UnsupportedMediaType")
+
+
+def test_strategic_merge_patch_on_a_custom_resource_is_415(raw, kubectl) -> None:
+    kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(WIDGET_CRD))
+    kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "example.com/v1", "kind": "Widget",
+                                                  "metadata": {"name": "w"}, "spec": {}}))
+    code, _, body = raw("PATCH", "/apis/example.com/v1/namespaces/default/widgets/w", {"spec": {}},
+                        {"Content-Type": "application/strategic-merge-patch+json"})
+    assert code == 415
+    _is_status(body, 415, "UnsupportedMediaType")
+
+
+def test_method_not_allowed(raw) -> None:
+    code, _, body = raw("PUT", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}})
+    assert code == 405
+    _is_status(body, 405, "MethodNotAllowed")
+
+
+def test_create_in_missing_namespace_is_not_found(raw) -> None:
+    code, _, body = raw("POST", "/api/v1/namespaces/nowhere/configmaps", {"metadata": {"name": "x"}})
+    assert code == 404 and body["message"] == 'namespaces "nowhere" not found'
+
+
+def test_duplicate_create_is_already_exists(raw) -> None:
+    raw("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "twice"}})
+    code, _, body = raw("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "twice"}})
+    assert code == 409
+    _is_status(body, 409, "AlreadyExists")
+    assert body["details"] == {"name": "twice", "kind": "configmaps"}
+
+
+def test_dry_run_create_stores_nothing(raw) -> None:
+    code, _, body = raw("POST", "/api/v1/namespaces/default/configmaps?dryRun=All", {"metadata": {"name": "dry"}})
+    assert code == 201 and body["metadata"]["uid"]
+    assert raw("GET", "/api/v1/namespaces/default/configmaps/dry")[0] == 404
+
+
+def test_bad_selector_is_bad_request(raw) -> None:
+    code, _, body = raw("GET", "/api/v1/pods?fieldSelector=spec.bogus%3Dx")
+    assert code == 400 and body["message"] == "field label not supported: spec.bogus"
+
+
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced",
+             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                               "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]},
+}
