@@ -38,23 +38,23 @@ class RunningServer:
     """A server running on its own event loop in a background thread."""
 
     def __init__(self, *, port: int, data_dir: str | pathlib.Path | None, clock: clocks.Clock | None,
-                 host: str = "127.0.0.1") -> None:
+                 history: int = 10_000, host: str = "127.0.0.1") -> None:
         self.loop = asyncio.new_event_loop()
         self.faults = faults_module.Faults()
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._run, args=(host, port, data_dir, clock),
+        self._thread = threading.Thread(target=self._run, args=(host, port, data_dir, clock, history),
                                         name="localcluster-apiserver", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self._failure is not None:
             raise self._failure
 
-    def _run(self, host: str, port: int, data_dir: Any, clock: clocks.Clock | None) -> None:
+    def _run(self, host: str, port: int, data_dir: Any, clock: clocks.Clock | None, history: int) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self._start(host, port, data_dir, clock))
+            self.loop.run_until_complete(self._start(host, port, data_dir, clock, history))
         except BaseException as error:  # reported to the starting thread
             self._failure = error
             self._ready.set()
@@ -62,8 +62,8 @@ class RunningServer:
         self._ready.set()
         self.loop.run_forever()
 
-    async def _start(self, host: str, port: int, data_dir: Any, clock: clocks.Clock | None) -> None:
-        self.api = api_module.ClusterAPI(storage.Storage(data_dir), clock=clock)
+    async def _start(self, host: str, port: int, data_dir: Any, clock: clocks.Clock | None, history: int) -> None:
+        self.api = api_module.ClusterAPI(storage.Storage(data_dir, history=history), clock=clock)
         await self.api.start()
         self.handlers = handlers.Handlers(self.api, self.faults)
         self._runner = web.AppRunner(build_app(self.handlers), access_log=None, handle_signals=False)
@@ -110,9 +110,11 @@ class RunningServer:
 
 
 def start_in_thread(*, port: int = 0, data_dir: str | pathlib.Path | None = None,
-                    clock: clocks.Clock | None = None) -> RunningServer:
-    """Start a server on a loopback port (0: any free one) in a background thread."""
-    return RunningServer(port=port, data_dir=data_dir, clock=clock)
+                    clock: clocks.Clock | None = None, history: int = 10_000) -> RunningServer:
+    """Start a server on a loopback port (0: any free one) in a background thread.
+
+    `history`: watch events kept per resource for replay; older resourceVersions answer 410."""
+    return RunningServer(port=port, data_dir=data_dir, clock=clock, history=history)
 
 
 def write_kubeconfig(path: str | pathlib.Path, url: str) -> pathlib.Path:
