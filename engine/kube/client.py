@@ -64,18 +64,33 @@ class Client:
     async def list(self, resource: resources.Resource, *, namespace: str | None = None,
                    label_selector: str | None = None, field_selector: str | None = None,
                    resource_version: str | None = None, limit: int | None = None) -> RawObject:
-        """LIST a collection (all namespaces when `namespace` is None), following `continue` tokens."""
+        """LIST a collection (all namespaces when `namespace` is None) as one List, following `continue`
+        tokens; its resourceVersion is the first page's."""
+        merged: RawObject | None = None
+        async for page in self.list_pages(resource, namespace=namespace, label_selector=label_selector,
+                                          field_selector=field_selector, resource_version=resource_version,
+                                          limit=limit):
+            if merged is None:
+                merged = page
+            else:
+                merged["items"].extend(page["items"])
+        assert merged is not None
+        merged.setdefault("metadata", {}).pop("continue", None)
+        return merged
+
+    async def list_pages(self, resource: resources.Resource, *, namespace: str | None = None,
+                         label_selector: str | None = None, field_selector: str | None = None,
+                         resource_version: str | None = None, limit: int | None = None) -> AsyncIterator[RawObject]:
+        """LIST page by page (`limit` items each), so a caller can trim each page before the next."""
         params = _params(labelSelector=label_selector, fieldSelector=field_selector,
                          resourceVersion=resource_version, limit=limit)
         path = resource.path(namespace=namespace)
-        page = await self._call("GET", path, params=params)
-        items = list(page.get("items") or [])
-        while (token := (page.get("metadata") or {}).get("continue")):
-            page = await self._call("GET", path, params={**params, "continue": token})
-            items.extend(page.get("items") or [])
-        page["items"] = items
-        page.setdefault("metadata", {}).pop("continue", None)
-        return page
+        token: str | None = ""
+        while token is not None:
+            page = await self._call("GET", path, params={**params, "continue": token} if token else params)
+            page["items"] = list(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or None
+            yield page
 
     async def create(self, resource: resources.Resource, body: RawObject, *, namespace: str | None = None,
                      field_manager: str | None = None, dry_run: bool = False) -> RawObject:

@@ -29,6 +29,7 @@ Handler = Callable[[RawObject | None, RawObject | None], None]  # (old, new): ad
 
 _log = logging.getLogger(__name__)
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_PAGE_SIZE = 500
 
 
 class Key(NamedTuple):
@@ -211,13 +212,21 @@ class Informer:
             return min(30.0, max(0.2, delay * 2))
 
     async def _relist(self) -> None:
-        listed = await self.client.list(self.resource, namespace=self.namespace, label_selector=self.label_selector)
-        fresh = {Key.of(obj): self.transform(obj) for obj in listed.get("items") or []}
+        """List in pages, trimming each page before fetching the next, so the untrimmed objects of
+        a large collection are never all in memory at once."""
+        fresh: dict[Key, RawObject] = {}
+        version: str | None = None
+        async for page in self.client.list_pages(self.resource, namespace=self.namespace,
+                                                 label_selector=self.label_selector, limit=_PAGE_SIZE):
+            version = version or (page.get("metadata") or {}).get("resourceVersion")
+            for obj in page["items"]:
+                key = Key.of(obj)
+                fresh[key] = self.transform(obj)
         for key in [key for key in self._objects if key not in fresh]:
             self._delete(key)
-        for obj in fresh.values():
-            self._upsert(obj)
-        self.resource_version = (listed.get("metadata") or {}).get("resourceVersion")
+        for key, obj in fresh.items():
+            self._upsert(key, obj)
+        self.resource_version = version
         self._synced.set()
 
     async def _watch(self) -> None:
@@ -228,7 +237,8 @@ class Informer:
             if kind == "DELETED":
                 self._delete(Key.of(obj))
             elif kind in ("ADDED", "MODIFIED"):
-                self._upsert(self.transform(obj))
+                key = Key.of(obj)
+                self._upsert(key, self.transform(obj))
             if version:
                 self.resource_version = version
 
@@ -239,8 +249,7 @@ class Informer:
             for obj in list(self._objects.values()):
                 self._notify(obj, obj)
 
-    def _upsert(self, obj: RawObject) -> None:
-        key = Key.of(obj)
+    def _upsert(self, key: Key, obj: RawObject) -> None:
         old = self._objects.get(key)
         self._unindex(key)
         self._objects[key] = obj

@@ -167,3 +167,17 @@ def test_throttling_with_retry_after_is_retried_and_other_errors_are_typed(clust
     finally:
         cluster.faults.remove(broken)
     assert throttle.times == 0
+
+
+def test_list_follows_continue_tokens_page_by_page(cluster: server.RunningServer, namespace: str,
+                                                   configmap: Make) -> None:
+    async def body(api: client.Client) -> tuple[list[int], list[str]]:
+        for i in range(5):
+            await api.create(CONFIGMAPS, configmap(f"p{i}", namespace))
+        sizes = [len(page["items"]) async for page in api.list_pages(CONFIGMAPS, namespace=namespace, limit=2)]
+        listed = await api.list(CONFIGMAPS, namespace=namespace, limit=2)
+        assert "continue" not in listed["metadata"]
+        return sizes, sorted(item["metadata"]["name"] for item in listed["items"])
+    sizes, names = with_client(cluster, body)  # type: ignore[misc]
+    assert sizes == [2, 2, 1]
+    assert names == [f"p{i}" for i in range(5)]
