@@ -1,7 +1,7 @@
 """The manager's Configuration file (`config.jobset.x-k8s.io/v1alpha1`, spec §14.1) and flags (§14.2).
 
-Owns: `Configuration` and its sections, `load` (strict decoding: unknown fields are errors
-naming their path and file; defaults applied with or without a file; validation of §14.1),
+Owns: `Configuration` and its sections, `load` (strict decoding: unknown and duplicate fields are
+errors naming their path, or file:line; defaults applied with or without a file; validation of §14.1),
 `add_flags` / `resolve` (flags override the file only when given explicitly), and Go-style
 duration parsing.
 Called by: the manager's composer and the CLI.
@@ -123,6 +123,19 @@ class Configuration:
         return featuregates.build(self.feature_gates)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that rejects a key given twice in one mapping, as strict decoding does."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate field {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_duration(text: str) -> float:
     """Seconds in a Go duration such as `15s`, `1m30s`, `500ms`; ValueError if malformed."""
     stripped = text.strip()
@@ -141,7 +154,7 @@ def load(path: str | pathlib.Path | None) -> Configuration:
     raw: Any = {}
     if path:
         try:
-            raw = yaml.safe_load(pathlib.Path(path).read_text()) or {}
+            raw = yaml.load(pathlib.Path(path).read_text(), Loader=_StrictLoader) or {}
         except OSError as error:
             raise ConfigurationError(f"{where}: cannot read: {error.strerror}") from error
         except yaml.YAMLError as error:

@@ -151,3 +151,9 @@ def test_go_durations(text: str, seconds: float) -> None:
 def test_malformed_durations(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         configuration.parse_duration(text)
+
+
+def test_duplicate_fields_fail_with_file_and_line_spec_14_1(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, HEADER + "webhook:\n  port: 1\n  port: 2\n")
+    with pytest.raises(configuration.ConfigurationError, match=r"config.yaml:5:3: not valid YAML: duplicate field 'port'"):
+        configuration.load(path)
