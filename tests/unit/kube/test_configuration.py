@@ -155,5 +155,6 @@ def test_malformed_durations(text: str) -> None:
 
 def test_duplicate_fields_fail_with_file_and_line_spec_14_1(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, HEADER + "webhook:\n  port: 1\n  port: 2\n")
-    with pytest.raises(configuration.ConfigurationError, match=r"config.yaml:5:3: not valid YAML: duplicate field 'port'"):
+    expected = r"config.yaml:5:3: not valid YAML: duplicate field 'port'"
+    with pytest.raises(configuration.ConfigurationError, match=expected):
         configuration.load(path)
