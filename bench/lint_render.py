@@ -1,0 +1,92 @@
+"""`jobset lint` and `jobset render` costs, and the CEL backend ratio on the same packs.
+
+Run: `python bench/lint_render.py` from the repository root, in the project virtualenv.
+Prints, in one run:
+1. lint of a 16-replicatedJob JobSet in-process after warm-up: p50 and p99 (goal p50 < 2 ms);
+2. render of 1 replicatedJob x 5,000 replicas: the children built by the construct packs
+   (goal < 1 s), and the same per Job as a ratio to lint;
+3. the ratio of the two CEL backends (celpy / celexpr) on the default+validation packs.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from typing import Any
+
+from engine.cel import backends
+from engine.cli.commands import render
+from engine.lint import pipeline
+from engine.planner import packs
+
+
+def jobset(replicated_jobs: int, replicas: int = 2) -> dict[str, Any]:
+    """A JobSet shaped like a real training job: env, resources, tolerations, dependsOn, policies."""
+    rjs = []
+    for index in range(replicated_jobs):
+        rj: dict[str, Any] = {"name": f"rj-{index}", "replicas": replicas, "template": {"spec": {
+            "parallelism": 4, "completions": 4, "backoffLimit": 0, "template": {"spec": {
+                "containers": [{"name": "main", "image": "python:3.11", "command": ["python", "train.py"],
+                                "env": [{"name": f"E{k}", "value": str(k)} for k in range(5)],
+                                "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}],
+                "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]}}}}}
+        if index and index % 5 == 0:
+            rj["dependsOn"] = [{"name": "rj-0", "status": "Ready"}]
+        rjs.append(rj)
+    return {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": {"name": "bench"},
+            "spec": {"replicatedJobs": rjs, "coordinator": {"replicatedJob": "rj-0"},
+                     "failurePolicy": {"maxRestarts": 3, "rules": [
+                         {"name": f"rule{k}", "action": "RestartJobSet", "onJobFailureReasons": ["PodFailurePolicy"]}
+                         for k in range(4)]}}}
+
+
+def timings(checker: pipeline.Checker, document: dict[str, Any], rounds: int) -> list[float]:
+    """Seconds per check; raises if the verdict is not "valid" (a budget overrun shows up here)."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        verdict = checker.check(document)
+        samples.append(time.perf_counter() - started)
+        if not verdict.valid:
+            raise RuntimeError("; ".join(f.message for f in verdict.findings))
+    return samples
+
+
+def main() -> None:
+    document = jobset(16)
+    checker = pipeline.Checker(feature_gates={})
+    timings(checker, document, 20)
+    samples = sorted(timings(checker, document, 300))
+    lint_p50 = statistics.median(samples)
+    print(f"lint, 16 replicatedJobs, in-process: p50 {lint_p50 * 1e3:.2f} ms, "
+          f"p99 {samples[int(len(samples) * 0.99)] * 1e3:.2f} ms (goal p50 < 2 ms)")
+
+    big = jobset(1, replicas=5000)
+    big["spec"].pop("coordinator")
+    verdict = checker.check(big)
+    stored = render.stored(verdict.defaulted)
+    decision_packs = packs.RegistryPacks(checker.packs)
+    started = time.perf_counter()
+    objects = list(render.children(decision_packs, stored, {}))
+    elapsed = time.perf_counter() - started
+    jobs = sum(obj["kind"] == "Job" for obj in objects)
+    print(f"render, 1 replicatedJob x 5,000 replicas: {elapsed:.2f} s for {jobs} Jobs "
+          f"({elapsed / jobs * 1e3:.3f} ms per Job, {elapsed / jobs / lint_p50:.2f}x one lint) (goal < 1 s)")
+
+    per_backend = {}
+    for name in backends.available_backends():
+        other = pipeline.Checker(feature_gates={}, backend=backends.get_backend(name))
+        try:
+            timings(other, copy.deepcopy(document), 3)
+            per_backend[name] = statistics.median(timings(other, document, 15))
+        except RuntimeError as error:
+            print(f"lint with backend {name}: not comparable, {error}")
+            continue
+        print(f"lint with backend {name}: p50 {per_backend[name] * 1e3:.2f} ms")
+    if {"celexpr", "celpy"} <= per_backend.keys():
+        print(f"ratio celpy / celexpr on the same packs: {per_backend['celpy'] / per_backend['celexpr']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
