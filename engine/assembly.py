@@ -1,8 +1,8 @@
 """The one composer of the controller process: manager, informers, controllers, webhooks, certificates.
 
 Owns: `build(settings) -> Assembly`, which wires the JobSet controller (planner + executor over
-informers), the admission webhook server (JobSet defaulting and validation through the packs)
-and, with internal certificate management, a rotating self-signed CA whose bundle is injected
+informers), the exclusive-placement Pod reconciler (spec §12.4), the admission webhook server
+(JobSet defaulting and validation, the Pod webhooks of spec §12.3, all through the packs) and, with internal certificate management, a rotating self-signed CA whose bundle is injected
 into the webhook configurations (spec §14.5). `jobset controller` and `jobset up` both call it.
 Called by: `engine.cli.commands.controller`, `engine.cli.commands.up`.
 Must not import: `engine.cli`, `engine.localcluster`.
@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.kube import client as client_
-from engine.kube import configuration, errors, jobsets, manager, resources
+from engine.kube import configuration, errors, jobsets, manager, placement, resources
 from engine.planner import packs
-from engine.webhook import certificates, jobsets as jobset_webhooks, rotation, server, tlsoptions
+from engine.webhook import certificates, jobsets as jobset_webhooks, pods as pod_webhooks, rotation, server, tlsoptions
 
 log = logging.getLogger("jobset.assembly")
 WEBHOOK_CONFIGURATIONS = (
@@ -59,6 +59,7 @@ class Assembly:
     controller: jobsets.JobSetController
     webhook: server.WebhookServer | None
     rotator: rotation.Rotator | None
+    pod_reconciler: placement.PodReconciler | None = None
 
 
 def build(settings: Settings, api: client_.Client) -> Assembly:
@@ -74,14 +75,18 @@ def build(settings: Settings, api: client_.Client) -> Assembly:
     for informer in controller.informers:
         mgr.add_informer(informer)
     mgr.add_controller(controller.controller)
+    pods = placement.PodReconciler(api=api, packs=decision_packs.registry)
+    for informer in pods.informers:
+        mgr.add_informer(informer)
+    mgr.add_controller(pods.controller)
     webhook = rotator = None
     if settings.serve_webhooks:
-        webhook, rotator = _webhooks(settings, api, decision_packs, gates, mgr)
-    return Assembly(manager=mgr, controller=controller, webhook=webhook, rotator=rotator)
+        webhook, rotator = _webhooks(settings, api, decision_packs, gates, mgr, pods.lookup)
+    return Assembly(manager=mgr, controller=controller, webhook=webhook, rotator=rotator, pod_reconciler=pods)
 
 
-def _webhooks(settings: Settings, api: client_.Client, decision_packs: packs.RegistryPacks,
-              gates: dict[str, bool], mgr: manager.Manager) -> tuple[server.WebhookServer, rotation.Rotator | None]:
+def _webhooks(settings: Settings, api: client_.Client, decision_packs: packs.RegistryPacks, gates: dict[str, bool],
+              mgr: manager.Manager, lookup: pod_webhooks.Lookup) -> tuple[server.WebhookServer, rotation.Rotator | None]:
     config = settings.config
     tls = config.tls or configuration.TLS()
     options = tlsoptions.TLSOptions(min_version=tls.min_version, cipher_suites=tuple(tls.cipher_suites or ()))
@@ -90,7 +95,8 @@ def _webhooks(settings: Settings, api: client_.Client, decision_packs: packs.Reg
     cert_dir = pathlib.Path(config.webhook.cert_dir or pathlib.Path(tempfile.gettempdir()) / "k8s-webhook-server" / "serving-certs")
     admission = jobset_webhooks.JobSetAdmission(decision_packs.registry, feature_gates=gates,
                                                 pvc_lookup=_pvc_lookup(api))
-    webhook = server.WebhookServer(admission.routes(), cert_dir=cert_dir, host=config.webhook.host or settings.webhook_host,
+    routes = {**admission.routes(), **pod_webhooks.PodAdmission(decision_packs.registry, lookup=lookup).routes()}
+    webhook = server.WebhookServer(routes, cert_dir=cert_dir, host=config.webhook.host or settings.webhook_host,
                                    port=config.webhook.port, tls=options)
     rotator = None
     if config.internal_cert_management.enable:
