@@ -12,6 +12,7 @@ Must not import: anything in `engine` outside `localcluster`.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -39,8 +40,7 @@ class Typer:
                 return Typer(schema=props[field])
             extra = self.schema.get("additionalProperties")
             return Typer(schema=extra if isinstance(extra, dict) else {})
-        info = patching.field_info(self.builtin, field)
-        return Typer(builtin=info.get("ref"), info=info)
+        return _builtin_child(self.builtin, field)
 
     def item(self) -> "Typer":
         """The typer of list items."""
@@ -64,6 +64,12 @@ class Typer:
         """Whether this map is owned as a whole."""
         source = self.schema if self.schema is not None else self.info
         return source.get("x-kubernetes-map-type" if self.schema is not None else "map") == "atomic"
+
+
+@functools.lru_cache(maxsize=4096)
+def _builtin_child(type_name: str | None, field: str) -> Typer:
+    info = patching.field_info(type_name, field)
+    return Typer(builtin=info.get("ref"), info=info)
 
 
 def root_typer(rt: resources.ResourceType) -> Typer:

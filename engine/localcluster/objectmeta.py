@@ -27,7 +27,7 @@ SYSTEM_FIELDS = ("uid", "creationTimestamp", "generation", "resourceVersion",
 
 
 def clone(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars)."""
+    """A deep copy of JSON-like data (dicts, lists, scalars); faster than copy.deepcopy."""
     if isinstance(value, dict):
         return {k: clone(v) for k, v in value.items()}
     if isinstance(value, list):

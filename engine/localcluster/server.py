@@ -66,7 +66,8 @@ class RunningServer:
         self.api = api_module.ClusterAPI(storage.Storage(data_dir, history=history), clock=clock)
         await self.api.start()
         self.handlers = handlers.Handlers(self.api, self.faults)
-        self._runner = web.AppRunner(build_app(self.handlers), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(build_app(self.handlers), access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=1024)
         await site.start()
@@ -138,7 +139,8 @@ async def serve_forever(*, port: int, data_dir: str | None, kubeconfig: str | No
     for route in routes:
         service, _, address = route.partition("=")
         api.admission.webhooks.routes[service] = address
-    runner = web.AppRunner(build_app(handlers.Handlers(api, faults_module.Faults())), access_log=None)
+    runner = web.AppRunner(build_app(handlers.Handlers(api, faults_module.Faults())), access_log=None,
+                           shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
     host, bound = runner.addresses[0][:2]
@@ -150,6 +152,7 @@ async def serve_forever(*, port: int, data_dir: str | None, kubeconfig: str | No
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stopped.set)
     await stopped.wait()
+    api.hub.close_all()
     await runner.cleanup()
     await api.admission.webhooks.close()
     api.storage.close()

@@ -104,9 +104,9 @@ class Watches:
                 if bookmarks and (deadline is None or deadline > time.monotonic()):
                     await response.write(stream.bookmark(str(self._api.storage.revision)))
                 continue
-            line = stream.event(event)
-            if line is not None:
-                await response.write(line)
+            lines = [line for e in [event, *subscription.ready()] if (line := stream.event(e)) is not None]
+            if lines:
+                await response.write(b"".join(lines))
 
 
 class _Stream:

@@ -47,6 +47,17 @@ class Subscription:
             raise StopAsyncIteration
         return item
 
+    def ready(self) -> list[storage.Event]:
+        """Every event already queued, without waiting (stops before a close marker)."""
+        events = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is _CLOSED:
+                self._queue.put_nowait(item)
+                break
+            events.append(item)
+        return events
+
     def __aiter__(self) -> "Subscription":
         return self
 
