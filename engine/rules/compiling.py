@@ -3,9 +3,18 @@
 Owns: `CompiledPack`, `CompiledRule`, `CompiledOperation`, `compile_pack` and
 `parse_pointer`. Compiles `when`, `assert`, `assertions`, `fieldExpression`,
 `messageExpression`, `pathExpression`, `valueExpression`, action params and pack variables;
-checks result types where the backend knows them; undeclared names and static limits are
-reported by the CEL layer. A pack with any error is rejected whole, each error placed at the
+checks result types where the backend knows them; undeclared names (`references`) and static
+limits are reported. A pack with any error is rejected whole, each error placed at the
 file:line:col of the offending text inside the YAML scalar.
+
+Then, for speed, pack variables are inlined (parenthesised) into the variables after them and
+into every rule without `forEach`, compiled against the inputs alone: a CEL activation
+converts a value the first time an expression reads it, so a variable holding a large value
+would be converted back and forth in every activation. After inlining the subject is
+converted once per evaluation (again after each patch), and only the variables `forEach`
+rules read are evaluated and bound. When a definition is shadowed by a comprehension
+variable, grows past MAX_INLINED characters or does not compile, the pack keeps its
+variables bound (evaluated once per evaluation, by dependency level).
 Called by: `engine.rules.registry`, `engine.rules.testing`, `jobset rules lint`.
 Must not import: `kube`, `webhook`, `model`, `planner`.
 """
@@ -17,20 +26,14 @@ import re
 from typing import Any
 
 from engine.cel import evaluator
-from engine.rules import documents, problems, selecting
+from engine.rules import batching, documents, problems, references, selecting
 from engine.sources import yaml as sources_yaml
 
 _CEL_PREFIX = re.compile(r"^(ERROR: )?<input>:\d+:\d+: ")
-_STRING_LITERAL = re.compile(
-    r"""[rRbB]{0,2}('''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^\\'\n])*'|"(?:\\.|[^\\"\n])*")""", re.DOTALL)
-_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
-_FREE_NAME = re.compile(r"(?<![.\w?])([A-Za-z_]\w*)\b(?!\s*\()")
-_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|existsOne|map|filter|sortBy|bind|transformList|transformMap"
-                    r"|transformMapEntry)\s*\(\s*([A-Za-z_]\w*)\s*,(?:\s*([A-Za-z_]\w*)\s*,)?")
-_ALWAYS_KNOWN = frozenset({"true", "false", "null", "in", "cel", "math", "strings", "sets", "optional",
-                           "base64", "format", "google", "int", "uint", "double", "bool", "string",
-                           "bytes", "list", "map", "type", "dyn", "null_type"})
 _EXPECTED = {"bool": ("bool",), "string": ("string",), "list": ("list",)}
+# Inlined expressions grow: they are checked against these limits, the originals against the defaults.
+INLINED_LIMITS = evaluator.Limits(max_source_length=100_000, max_comprehension_depth=16)
+MAX_INLINED = 20_000
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -59,7 +62,8 @@ class CompiledRule:
     message_expression: evaluator.Program | None
     patch: tuple[CompiledOperation, ...]
     action_params: tuple[tuple[str, evaluator.Program], ...]
-    reads: frozenset[str]  # top-level names its expressions may read (a lexical superset)
+    reads: frozenset[str]  # names its expressions may read (a lexical superset; forEach adds the subject)
+    batch: evaluator.Program | None = None  # forEach of a read-only phase: all elements at once
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -69,8 +73,13 @@ class CompiledPack:
     pack: documents.Pack
     backend: str
     names: tuple[str, ...]  # inputs then variables: what every activation binds
-    variables: tuple[tuple[str, evaluator.Program, evaluator.Environment], ...]
+    environment: evaluator.Environment  # declares `names`: variables and rules without forEach
+    # (name, program, names read), in dependency levels: a variable comes after all those it
+    # reads, and variables of one level share one activation (declared order within a level).
+    variables: tuple[tuple[str, evaluator.Program, frozenset[str]], ...]
     rules: tuple[CompiledRule, ...]
+    batch_environment: evaluator.Environment | None = None  # declares names + each_names' lists
+    each_names: tuple[tuple[selecting.Selector, str], ...] = ()  # (a distinct forEach, its element list's name)
 
 
 class _Compiler:
@@ -101,7 +110,7 @@ class _Compiler:
         except evaluator.CelCompileError as error:
             self.report(where, _cel_message(error), rule, error.line or 1, error.column or 1)
             return None
-        unknown = undeclared(source, names)
+        unknown = references.undeclared(source, names)
         if unknown:  # backends without a checker (celpy) would only fail at evaluation
             name, line, column = unknown[0]
             self.report(where, f"undeclared reference to {name!r}", rule, line, column)
@@ -118,15 +127,24 @@ class _Compiler:
             document.filename, file_line, file_column, message,
             field=sources_yaml.format_path(where), pack=self.pack.name, rule=rule))
 
-    def variables(self) -> tuple[tuple[str, evaluator.Program, evaluator.Environment], ...]:
+    def variables(self) -> tuple[tuple[str, evaluator.Program, frozenset[str]], ...]:
         """Each variable sees the inputs and the variables before it, no later ones."""
         compiled = []
         for index, variable in enumerate(self.pack.variables):
-            names = self.inputs + tuple(v.name for v in self.pack.variables[:index])
-            program = self.expression(names, variable.expression, ("spec", "variables", index, "expression"))
+            where = ("spec", "variables", index, "expression")
+            visible = self.inputs + tuple(v.name for v in self.pack.variables[:index])
+            later = [found for found in references.undeclared(variable.expression, visible) if found[0] in self.names]
+            if later:  # itself or a variable below it
+                name, line, column = later[0]
+                self.report(where, f"undeclared reference to {name!r}", "", line, column)
+                continue
+            program = self.expression(self.names, variable.expression, where)
             if program is not None:
-                compiled.append((variable.name, program, self.environment(names)))
-        return tuple(compiled)
+                compiled.append((variable.name, program, frozenset(references.names_read(variable.expression))))
+        level: dict[str, int] = {}
+        for name, _, reads in compiled:
+            level[name] = 1 + max((level.get(read, 0) for read in reads), default=0)
+        return tuple(sorted(compiled, key=lambda variable: level[variable[0]]))
 
     def rule(self, rule: documents.Rule) -> CompiledRule:
         where, name = rule.where, rule.name
@@ -147,7 +165,8 @@ class _Compiler:
             patch=tuple(self.operation(names, rule, index, operation)
                         for index, operation in enumerate(rule.patch)),
             action_params=self.action_params(names, rule),
-            reads=frozenset(name for source in _sources(rule) for name in names_read(source)),
+            reads=frozenset(name for source in rule_sources(rule) for name in references.names_read(source))
+            | ({self.pack.subject} if rule.for_each is not None else set()),  # item is part of the subject
         )
 
     def selector(self, rule: documents.Rule) -> selecting.Selector | None:
@@ -195,7 +214,76 @@ def compile_pack(pack: documents.Pack,
     rules = tuple(compiler.rule(rule) for rule in pack.rules)
     if compiler.problems:
         return None, compiler.problems
-    return CompiledPack(pack, backend.name, compiler.names, variables, rules), []
+    compiled = _inlined(pack, rules, backend) or CompiledPack(
+        pack, backend.name, compiler.names, compiler.environment(compiler.names), variables, rules)
+    return _batched(compiled, backend), []
+
+
+def _inlined(pack: documents.Pack, rules: tuple[CompiledRule, ...],
+             backend: evaluator.Backend) -> CompiledPack | None:
+    """The pack with its variables inlined (see the module docstring), or None."""
+    inputs = tuple(i.name for i in pack.inputs)
+    environment = backend.environment(inputs, limits=INLINED_LIMITS)
+    definitions: dict[str, str] = {}
+    try:
+        for variable in pack.variables:
+            definitions[variable.name] = _inline(variable.expression, definitions)
+        rules = tuple(rule if rule.selector is not None else _inline_rule(rule, definitions, environment)
+                      for rule in rules)
+        needed = {name for rule in rules if rule.selector is not None for name in rule.reads}
+        variables = tuple((v.name, environment.compile(definitions[v.name]), frozenset(inputs))
+                          for v in pack.variables if v.name in needed)
+    except (references.ShadowedError, evaluator.CelCompileError):
+        return None
+    names = inputs + tuple(v.name for v in pack.variables)
+    return CompiledPack(pack, backend.name, names, environment, variables, rules)
+
+
+def _batched(compiled: CompiledPack, backend: evaluator.Backend) -> CompiledPack:
+    """In read-only phases, give each forEach rule a program over all its elements (batching)."""
+    selectors = {r.selector.source: r.selector for r in reversed(compiled.rules) if r.selector is not None}
+    if compiled.pack.phase.effect == "patch" or not selectors:
+        return compiled
+    each = {source: batching.each_name(position) for position, source in enumerate(selectors)}
+    environment = backend.environment(compiled.names + tuple(each.values()), limits=INLINED_LIMITS)
+    rules = []
+    for rule in compiled.rules:
+        if rule.selector is not None:
+            try:
+                program = environment.compile(batching.batch_source(
+                    rule.rule, each[rule.selector.source], compiled.pack.subject, rule.selector.depth))
+            except (references.ShadowedError, evaluator.CelCompileError):
+                program = None
+            rule = dataclasses.replace(rule, batch=program, reads=rule.reads | set(each.values()))
+        rules.append(rule)
+    return dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment,
+                               each_names=tuple((selectors[source], name) for source, name in each.items()))
+
+
+def _inline(source: str, definitions: dict[str, str]) -> str:
+    text = references.inline(source, definitions)
+    if len(text) > MAX_INLINED:
+        raise references.ShadowedError(f"inlined expression longer than {MAX_INLINED} characters")
+    return text
+
+
+def _inline_rule(rule: CompiledRule, definitions: dict[str, str],
+                 environment: evaluator.Environment) -> CompiledRule:
+    """A rule without forEach, its programs recompiled with the variables inlined."""
+    def again(program: evaluator.Program | None) -> evaluator.Program | None:
+        return None if program is None else environment.compile(_inline(program.source, definitions))
+
+    sources = [_inline(source, definitions) for source in rule_sources(rule.rule)]
+    return dataclasses.replace(
+        rule, environment=environment, when=again(rule.when), assert_=again(rule.assert_),
+        assertions=again(rule.assertions), field_expression=again(rule.field_expression),
+        message_expression=again(rule.message_expression),
+        patch=tuple(dataclasses.replace(o, path_program=again(o.path_program), value_program=again(o.value_program))
+                    for o in rule.patch),
+        action_params=tuple((name, environment.compile(_inline(p.source, definitions)))
+                            for name, p in rule.action_params),
+        reads=frozenset(name for source in sources for name in references.names_read(source)),
+    )
 
 
 def parse_pointer(pointer: str) -> tuple[str, ...]:
@@ -207,26 +295,8 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
     return tuple(token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/"))
 
 
-def undeclared(source: str, declared: tuple[str, ...]) -> list[tuple[str, int, int]]:
-    """Free names of `source` that are not declared: (name, line, column), 1-based."""
-    text = _STRING_LITERAL.sub(lambda m: "'" + " " * (len(m.group()) - 2) + "'", source)
-    bound = {name for match in _BOUND.finditer(text) for name in match.groups() if name}
-    known = set(declared) | bound | _ALWAYS_KNOWN
-    found = []
-    for match in _FREE_NAME.finditer(text):
-        if match.group(1) not in known:
-            line = text.count("\n", 0, match.start()) + 1
-            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-            found.append((match.group(1), line, column))
-    return found
-
-
-def names_read(source: str) -> set[str]:
-    """Identifiers an expression may read as top-level names (never misses one)."""
-    return set(_NAME.findall(_STRING_LITERAL.sub("''", source)))
-
-
-def _sources(rule: documents.Rule) -> list[str]:
+def rule_sources(rule: documents.Rule) -> list[str]:
+    """Every CEL source of a rule."""
     sources = [rule.when, rule.assert_, rule.assertions, rule.field_expression, rule.message_expression]
     sources += [o.path_expression for o in rule.patch] + [o.value_expression for o in rule.patch]
     sources += [source for _, source in rule.action.params] if rule.action else []

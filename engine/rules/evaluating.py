@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.cel import evaluator
-from engine.rules import compiling, decisions, patching, selecting
+from engine.rules import batching, compiling, decisions, patching, selecting
 
 Outcome = decisions.Outcome
+_BATCH_KINDS = frozenset(int(kind) for kind in batching.Batch)
+_HELD = {True: "assertion held", False: "no assertion failed"}
 
 
 class MissingInputError(ValueError):
@@ -56,8 +58,9 @@ class _Evaluation:
             self.bindings[pack.subject] = self.working.root
         self.deadline = time.perf_counter() + pack.budget_ms / 1000
         self.activations: dict[tuple[int, str | None], tuple[evaluator.Activation, int]] = {}
+        self.changed: dict[str, int] = {}  # name -> clock of its last new binding
+        self.clock = 0
         self.selections: dict[str, tuple[list[selecting.Match], int]] = {}
-        self.version = 0  # bumped by every patch of the subject
         self.operations: list[decisions.Operation] = []
         self.errors: list[decisions.FieldError] = []
         self.actions: list[decisions.Action] = []
@@ -99,12 +102,26 @@ class _Evaluation:
         return True
 
     def _variables(self) -> None:
-        for name, program, environment in self.compiled.variables:
+        """Evaluate the variables level by level; a level's values are bound together."""
+        pending: list[tuple[str, Any]] = []
+        for name, program, reads in self.compiled.variables:
+            if any(read == waiting for read in reads for waiting, _ in pending):
+                for waiting, value in pending:
+                    self._bind(waiting, value)
+                pending = []
             try:
-                self.bindings[name] = program.evaluate(environment.activation(self.bindings))
+                value = program.evaluate(self._activation(self.compiled.environment, None, reads))
             except evaluator.CelEvaluationError as error:
-                self.bindings[name] = None
+                value = None
                 self._runtime_error(f"{self.pack.id}/variables/{name}", "", f"variable {name}: {error.message}")
+            pending.append((name, value))
+        for waiting, value in pending:
+            self._bind(waiting, value)
+
+    def _bind(self, name: str, value: Any) -> None:
+        self.bindings[name] = value
+        self.clock += 1
+        self.changed[name] = self.clock
 
     def _check_budget(self, rule: compiling.CompiledRule, path: str) -> None:
         if time.perf_counter() > self.deadline:
@@ -123,6 +140,10 @@ class _Evaluation:
             self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", "forEach matched nothing",
                                                    rule.rule.ref))
             return False
+        if rule.batch is not None:
+            batched = self._batched(rule, matches)
+            if batched is not None:
+                return batched
         fired = False
         for position, match in enumerate(matches):
             if position:
@@ -132,37 +153,66 @@ class _Evaluation:
                 break
         return fired
 
+    def _batched(self, rule: compiling.CompiledRule, matches: list[selecting.Match]) -> bool | None:
+        """All elements of a read-only forEach rule in one program; None: fall back per element."""
+        assert rule.batch is not None and self.compiled.batch_environment is not None
+        if batching.each_name(0) not in self.bindings:
+            for selector, name in self.compiled.each_names:
+                self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
+        try:
+            kinds = rule.batch.evaluate(self._activation(self.compiled.batch_environment, None, rule.reads))
+        except evaluator.CelEvaluationError:
+            return None
+        if not (isinstance(kinds, list) and len(kinds) == len(matches) and set(kinds) <= _BATCH_KINDS):
+            return None
+        fired = False
+        for position, (match, kind) in enumerate(zip(matches, kinds)):
+            if kind == batching.Batch.FIRES:
+                if position:
+                    self._check_budget(rule, match.text)
+                fired = self._element(rule, match) or fired
+            else:
+                detail = "when was false" if kind == batching.Batch.SKIPPED else _HELD[rule.assertions is None]
+                self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, match.text, detail, rule.rule.ref))
+            if fired and self.pack.evaluation == "firstMatch":
+                break
+        return fired
+
     def _select(self, selector: selecting.Selector) -> list[selecting.Match]:
         """Matches of `selector`, shared by rules with the same forEach until the next patch."""
         cached = self.selections.get(selector.source)
-        if cached is None or cached[1] != self.version:
-            cached = self.selections[selector.source] = (selector.select(self.subject), self.version)
+        version = self.changed.get(self.pack.subject, 0)
+        if cached is None or cached[1] != version:
+            cached = self.selections[selector.source] = (selector.select(self.subject), version)
         return cached[0]
 
-    def _activation(self, rule: compiling.CompiledRule, match: selecting.Match | None) -> evaluator.Activation:
-        """One activation per (environment, element), shared by rules while it is current.
+    def _activation(self, environment: evaluator.Environment, match: selecting.Match | None,
+                    reads: frozenset[str]) -> evaluator.Activation:
+        """One activation per (environment, element), reused while nothing it reads changed.
 
-        An activation converts each input on first read, so recreating one is costly: after a
-        patch it is rebuilt only for rules that may read the subject (forEach rules always do).
+        An activation converts each input on first read, so a fresh one is costly: it is
+        rebuilt only when a name the expression may read got a new value since (a variable,
+        or the subject after a patch; forEach elements always count as reading the subject).
         """
-        key = (id(rule.environment), match.text if match is not None else None)
+        key = (id(environment), match.text if match is not None else None)
         cached = self.activations.get(key)
         if cached is not None:
-            activation, version = cached
-            if version == self.version or (match is None and self.pack.subject not in rule.reads):
+            activation, made = cached
+            if all(self.changed.get(name, 0) < made for name in reads):
                 return activation
         bindings = self.bindings
         if match is not None:
             bindings = dict(bindings, item=match.value, index=match.index,
                             indexes=list(match.indexes), path=match.text)
-        activation = rule.environment.activation(bindings)
-        self.activations[key] = (activation, self.version)
+        activation = environment.activation(bindings)
+        self.clock += 1
+        self.activations[key] = (activation, self.clock)
         return activation
 
     def _element(self, rule: compiling.CompiledRule, match: selecting.Match | None) -> bool:
         path = match.text if match is not None else ""
         try:
-            activation = self._activation(rule, match)
+            activation = self._activation(rule.environment, match, rule.reads)
             if rule.when is not None and not _bool(rule.when, activation, "when"):
                 self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, "when was false",
                                                        rule.rule.ref))
@@ -218,14 +268,16 @@ class _Evaluation:
             return
         assert self.working is not None
         self.operations += done
-        self.bindings[self.pack.subject] = self.working.root
-        self.version += 1
+        self._bind(self.pack.subject, self.working.root)
 
     def _action(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
-        call = rule.rule.action
-        assert call is not None
         params = {name: _evaluate(program, activation, f"action.params.{name}")
                   for name, program in rule.action_params}
+        return self._record_action(rule, params)
+
+    def _record_action(self, rule: compiling.CompiledRule, params: dict[str, Any]) -> tuple[Outcome, str]:
+        call = rule.rule.action
+        assert call is not None
         self.actions.append(decisions.Action(call.type, params, rule.origin))
         return Outcome.APPLIED, call.type
 
@@ -236,25 +288,32 @@ class _Evaluation:
         assert rule.assert_ is not None
         if _bool(rule.assert_, activation, "assert"):
             return Outcome.SKIPPED, "assertion held"
-        field = _join(match.text if match is not None else "", rule.rule.field)
+        field = None
         if rule.field_expression is not None:
             field = _string(rule.field_expression, activation, "fieldExpression")
-        self.errors.append(decisions.FieldError(field, self._message(rule, activation), rule.rule.reason, rule.origin))
-        return Outcome.FAILED, field
-
-    def _message(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> str:
-        """messageExpression, then message, then `failed rule <pack>/<rule>` (§2.6)."""
+        message = None
         if rule.message_expression is not None:
             message = _string(rule.message_expression, activation, "messageExpression")
-            if message.strip():
-                return message
-        return rule.rule.message or f"failed rule {self.pack.name}/{rule.rule.name}"
+        return self._record_failure(rule, match, field, message)
+
+    def _record_failure(self, rule: compiling.CompiledRule, match: selecting.Match | None,
+                        field: str | None, message: str | None) -> tuple[Outcome, str]:
+        """The error of a failed assert: messageExpression, then message, then the rule (§2.6)."""
+        if field is None:
+            field = _join(match.text if match is not None else "", rule.rule.field)
+        if message is None or not message.strip():
+            message = rule.rule.message or f"failed rule {self.pack.name}/{rule.rule.name}"
+        self.errors.append(decisions.FieldError(field, message, rule.rule.reason, rule.origin))
+        return Outcome.FAILED, field
 
     def _assertions(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
         assert rule.assertions is not None
         found = _evaluate(rule.assertions, activation, "assertions")
-        if not isinstance(found, list) or not all(isinstance(f, dict) and "field" in f for f in found):
+        if not _assertion_list(found):
             raise _RuleError("assertions must return a list of {field, message, reason?} maps")
+        return self._record_assertions(rule, found)
+
+    def _record_assertions(self, rule: compiling.CompiledRule, found: list[dict[str, Any]]) -> tuple[Outcome, str]:
         for item in found:
             message = str(item.get("message") or f"failed rule {self.pack.name}/{rule.rule.name}")
             reason = str(item.get("reason") or rule.rule.reason)
@@ -262,6 +321,10 @@ class _Evaluation:
         if not found:
             return Outcome.SKIPPED, "no assertion failed"
         return Outcome.FAILED, f"{len(found)} error(s)"
+
+
+def _assertion_list(found: Any) -> bool:
+    return isinstance(found, list) and all(isinstance(f, dict) and "field" in f for f in found)
 
 
 def _evaluate(program: evaluator.Program, activation: evaluator.Activation, what: str) -> Any:

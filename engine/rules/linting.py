@@ -17,7 +17,7 @@ import pathlib
 from collections.abc import Sequence
 
 from engine.cel import evaluator
-from engine.rules import compiling, documents, loading, problems
+from engine.rules import compiling, documents, loading, problems, references
 
 
 class PathError(Exception):
@@ -107,7 +107,7 @@ def _rule_findings(pack: documents.Pack, backend: evaluator.Backend) -> list[pro
 
 def _constant(source: str, backend: evaluator.Backend) -> object:
     """The value of an expression that reads no name at all, else None (undecidable)."""
-    if compiling.undeclared(source, ()):
+    if references.undeclared(source, ()):
         return None
     environment = backend.environment(())
     try:

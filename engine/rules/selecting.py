@@ -48,6 +48,11 @@ class Selector:
             raise SelectorError(f"invalid forEach JSONPath {source!r}: {error}") from None
         self._steps = _simple_steps(self._expression)
 
+    @property
+    def depth(self) -> int | None:
+        """How many keys every match path has, for a simple path (None when it varies)."""
+        return None if self._steps is None else len(self._steps)
+
     def select(self, subject: Any) -> list[Match]:
         """Every match in document order."""
         if self._steps is not None:

@@ -98,15 +98,36 @@ rules:
         "spec.rules[0].when", "spec.rules[0].patch[0].pathExpression", "spec.rules[0].patch[1].valueExpression"]
 
 
-def test_a_compiled_pack_knows_what_each_rule_reads(compiled: Callable[..., compiling.CompiledPack]) -> None:
+def test_variables_are_inlined_into_rules_without_forEach(compiled: Callable[..., compiling.CompiledPack]) -> None:
     pack = compiled("p", VALIDATE + """\
-variables: [{name: names, expression: "object.spec.map(s, s.name)"}]
+variables:
+  - {name: names, expression: "object.spec.map(s, s.name)"}
+  - {name: count, expression: "names.size()"}
 rules:
-  - {name: r, assert: "names.all(n, n != 'item')"}
+  - {name: r, assert: "count > 0 && names.all(n, n != 'item')", message: m}
+  - {name: each, forEach: "$.spec[*]", assert: "item.name in names", message: m}
 """)
-    assert pack.names == ("object", "names")
-    assert {"names", "n"} <= pack.rules[0].reads and "object" not in pack.rules[0].reads
-    assert pack.rules[0].origin == "p@1.0.0/r"
+    assert pack.names == ("object", "names", "count")
+    first, each = pack.rules
+    assert first.assert_ is not None
+    assert first.assert_.source == ("((object.spec.map(s, s.name)).size()) > 0 && "
+                                    "(object.spec.map(s, s.name)).all(n, n != 'item')")
+    assert "object" in first.reads and "names" not in first.reads
+    assert [name for name, _, _ in pack.variables] == ["names"], "only what forEach rules read is bound"
+    assert {"item", "names", "object"} <= each.reads, "forEach rules also read the subject (item)"
+    assert first.origin == "p@1.0.0/r"
+
+
+def test_a_shadowed_variable_keeps_the_pack_uninlined(compiled: Callable[..., compiling.CompiledPack]) -> None:
+    pack = compiled("p", VALIDATE + """\
+variables:
+  - {name: n, expression: "object.spec.size()"}
+  - {name: twice, expression: "n * 2"}
+rules:
+  - {name: r, assert: "[1, 2].all(n, n > 0) && twice >= 0", message: m}
+""")
+    assert pack.rules[0].assert_ is not None and pack.rules[0].assert_.source.startswith("[1, 2].all(n, n > 0)")
+    assert [name for name, _, _ in pack.variables] == ["n", "twice"]
 
 
 @pytest.mark.parametrize(("pointer", "tokens"), [
@@ -114,8 +135,3 @@ rules:
 ])
 def test_parse_pointer(pointer: str, tokens: tuple[str, ...]) -> None:
     assert compiling.parse_pointer(pointer) == tokens
-
-
-def test_undeclared_ignores_bound_names_functions_and_strings() -> None:
-    source = "xs.all(x, x > y) && cel.bind(z, 1, z) && m.exists(k, v, v == 'q r' && has(w.f)) && int(u) > 0"
-    assert [name for name, _, _ in compiling.undeclared(source, ("xs", "m"))] == ["y", "w", "u"]

@@ -217,30 +217,56 @@ rules:
     assert "applies to x/v1 Set, not v1 Pod" in result.errors[0].message and result.trace == ()
 
 
-def test_the_budget_stops_the_evaluation_naming_the_rule_4(compiled: Compiled) -> None:
+class SteppingClock:
+    """perf_counter that advances 0.6 ms per reading: the budget runs out deterministically."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.0006
+        return self.now
+
+
+def test_the_budget_is_checked_between_forEach_elements_4(compiled: Compiled, monkeypatch: pytest.MonkeyPatch) -> None:
+    pack = compiled("p", "phase: default\n" + INPUTS + """\
+budget: {milliseconds: 1}
+rules:
+  - {name: slow, forEach: "$.spec.items[*]", patch: [{op: add, path: /seen, value: 1}]}
+  - {name: later, patch: [{op: add, path: /later, value: 1}]}
+""")
+    monkeypatch.setattr(evaluating.time, "perf_counter", SteppingClock())
+    result = evaluating.evaluate(pack, {"object": jobset("a", "b", "c")})
+    assert [(e.field, e.reason, e.origin) for e in result.errors] == [("spec.items[1]", "Internal", "p@1.0.0/slow")]
+    assert result.errors[0].message == "evaluation budget of 1 ms ran out at rule slow"
+    assert [(t.rule, t.outcome) for t in result.trace] == [("slow", "applied"), ("slow", "error")]
+    assert "later" not in result.subject
+
+
+def test_the_budget_is_checked_between_rules_4(compiled: Compiled, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forEach of a read-only phase runs as one program: the budget is checked before the next rule."""
     pack = compiled("p", "phase: validate\n" + INPUTS + """\
 budget: {milliseconds: 1}
 rules:
-  - name: slow
-    forEach: "$.spec.items[*]"
-    assert: "[1, 2, 3, 4, 5, 6, 7, 8].all(a, [1, 2, 3, 4, 5, 6, 7, 8].all(b, [1, 2, 3, 4].all(c, a + b + c > 0)))"
-  - {name: later, assert: "false"}
+  - {name: first, forEach: "$.spec.items[*]", assert: "true", message: m}
+  - {name: later, assert: "false", message: never evaluated}
 """)
-    result = evaluating.evaluate(pack, {"object": jobset(*[f"n{i}" for i in range(300)])})
-    assert result.errors[-1].reason == "Internal"
-    assert "evaluation budget of 1 ms ran out at rule slow" in result.errors[-1].message
-    assert all(t.rule == "slow" for t in result.trace), "no rule runs after the budget is spent"
+    monkeypatch.setattr(evaluating.time, "perf_counter", SteppingClock())
+    result = evaluating.evaluate(pack, {"object": jobset("a", "b", "c")})
+    assert [(e.reason, e.origin) for e in result.errors] == [("Internal", "p@1.0.0/later")]
+    assert [(t.rule, t.outcome) for t in result.trace] == [("first", "skipped")] * 3 + [("later", "error")]
 
 
-def test_variable_errors_follow_failurePolicy(compiled: Compiled) -> None:
+def test_variable_errors_surface_where_the_variable_is_read_2_2(compiled: Compiled) -> None:
     pack = compiled("p", "phase: validate\n" + INPUTS + """\
 variables: [{name: v, expression: "object.spec.nothing.here"}]
 rules:
-  - {name: r, assert: "v == null"}
+  - {name: r, assert: "v == null", message: m}
+  - {name: each, forEach: "$.spec.items[*]", assert: "v == null", message: m}
 """)
-    result = evaluating.evaluate(pack, {"object": jobset()})
-    assert [e.origin for e in result.errors] == ["p@1.0.0/variables/v"]
-    assert result.trace[-1].outcome == "skipped"
+    result = evaluating.evaluate(pack, {"object": jobset("a")})
+    assert [e.origin for e in result.errors] == ["p@1.0.0/variables/v", "p@1.0.0/r"]
+    assert [(t.rule, t.outcome) for t in result.trace] == [("v", "error"), ("r", "error"), ("each", "skipped")]
 
 
 def test_evaluation_is_deterministic(compiled: Compiled) -> None:
@@ -251,3 +277,32 @@ rules:
     first = evaluating.evaluate(pack, {"object": jobset("a", "b", "c")})
     second = evaluating.evaluate(pack, {"object": jobset("a", "b", "c")})
     assert first == second and len(first.operations) == 3
+
+
+def test_a_runtime_error_in_one_forEach_element_is_reported_for_that_element(compiled: Compiled) -> None:
+    pack = compiled("p", "phase: validate\n" + INPUTS + """\
+rules:
+  - name: ratio
+    forEach: "$.spec.items[*]"
+    when: "item.n >= 0"
+    assert: "item.n / item.d >= 1"
+    field: n
+    messageExpression: "'ratio of ' + item.name + ' is below 1'"
+""")
+    items = [{"name": "a", "n": 1, "d": 2}, {"name": "b", "n": 1, "d": 0}, {"name": "c", "n": 4, "d": 2},
+             {"name": "d", "n": -1, "d": 0}]
+    result = evaluating.evaluate(pack, {"object": {"spec": {"items": items}}})
+    assert [(e.field, e.reason) for e in result.errors] == [("spec.items[0].n", "Invalid"), ("spec.items[1]", "Internal")]
+    assert result.errors[0].message == "ratio of a is below 1"
+    assert [t.outcome for t in result.trace] == ["failed", "error", "skipped", "skipped"]
+
+
+def test_forEach_in_decision_phases_yields_one_action_per_firing_element(compiled: Compiled) -> None:
+    pack = compiled("p", ACTIONS + "evaluation: allMatch\n" + """\
+rules:
+  - name: per-item
+    forEach: "$.spec.items[?(@.name != 'b')]"
+    action: {type: Restart, params: {why: "item.name + '@' + string(index) + ' ' + path"}}
+""")
+    result = evaluating.evaluate(pack, {"object": jobset("a", "b", "c")})
+    assert [a.params["why"] for a in result.actions] == ["a@0 spec.items[0]", "c@2 spec.items[2]"]

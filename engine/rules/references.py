@@ -1,0 +1,65 @@
+"""What names a CEL source reads, found lexically, and substituting definitions for names.
+
+Owns: `names_read` (a superset of the top-level names an expression may read),
+`undeclared` (free names not declared, with 1-based positions: the check every backend
+gets, even one without a type checker) and `inline` (replace free names by parenthesised
+definitions, refusing when a comprehension variable shadows one). String literals are
+never looked into; a name after `.` is a field, a name before `(` a function.
+Called by: `engine.rules.compiling`, `engine.rules.linting`.
+Must not import: anything in `engine`.
+"""
+
+from __future__ import annotations
+
+import re
+
+_STRING_LITERAL = re.compile(
+    r"""[rRbB]{0,2}('''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^\\'\n])*'|"(?:\\.|[^\\"\n])*")""", re.DOTALL)
+_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+_FREE_NAME = re.compile(r"(?<![.\w?])([A-Za-z_]\w*)\b(?!\s*\()")
+_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|existsOne|map|filter|sortBy|bind|transformList|transformMap"
+                    r"|transformMapEntry)\s*\(\s*([A-Za-z_]\w*)\s*,(?:\s*([A-Za-z_]\w*)\s*,)?")
+_TOKEN = re.compile(_STRING_LITERAL.pattern + r"|(?<![.\w?])([A-Za-z_]\w*)\b(?!\s*\()", re.DOTALL)
+_ALWAYS_KNOWN = frozenset({"true", "false", "null", "in", "cel", "math", "strings", "sets", "optional",
+                           "base64", "format", "google", "int", "uint", "double", "bool", "string",
+                           "bytes", "list", "map", "type", "dyn", "null_type"})
+
+
+class ShadowedError(ValueError):
+    """A comprehension variable has the name of a definition: substitution would be wrong."""
+
+
+def names_read(source: str) -> set[str]:
+    """Identifiers an expression may read as top-level names (never misses one)."""
+    return set(_NAME.findall(_STRING_LITERAL.sub("''", source)))
+
+
+def bound_names(source: str) -> set[str]:
+    """Names bound by comprehensions (`xs.all(x, ...)`, `m.map(k, v, ...)`, `cel.bind(v, ...)`)."""
+    text = _STRING_LITERAL.sub("''", source)
+    return {name for match in _BOUND.finditer(text) for name in match.groups() if name}
+
+
+def undeclared(source: str, declared: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """Free names of `source` that are not declared: (name, line, column), 1-based."""
+    text = _STRING_LITERAL.sub(lambda m: "'" + " " * (len(m.group()) - 2) + "'", source)
+    known = set(declared) | bound_names(source) | _ALWAYS_KNOWN
+    found = []
+    for match in _FREE_NAME.finditer(text):
+        if match.group(1) not in known:
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            found.append((match.group(1), line, column))
+    return found
+
+
+def inline(source: str, definitions: dict[str, str]) -> str:
+    """`source` with each free name of `definitions` replaced by `(definition)`."""
+    if bound_names(source) & definitions.keys():
+        raise ShadowedError(f"a comprehension variable shadows one of {sorted(definitions)}")
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(2)
+        return f"({definitions[name]})" if name in definitions else match.group()
+
+    return _TOKEN.sub(substitute, source)

@@ -1,0 +1,31 @@
+"""engine.rules.references: the names a CEL source reads, undeclared names, inlining."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.rules import references
+
+
+def test_undeclared_ignores_bound_names_functions_fields_and_strings() -> None:
+    source = "xs.all(x, x > y) && cel.bind(z, 1, z) && m.exists(k, v, v == 'q r' && has(w.f)) && int(u) > 0"
+    assert references.undeclared(source, ("xs", "m")) == [("y", 1, 15), ("w", 1, 75), ("u", 1, 88)]
+
+
+def test_undeclared_positions_span_lines() -> None:
+    assert references.undeclared("a &&\n  missing", ("a",)) == [("missing", 2, 3)]
+
+
+def test_names_read_is_a_superset_of_top_level_names() -> None:
+    assert references.names_read("object.spec.x + 'item.a' + f(item) + x.all(e, e.n == o)") == {
+        "object", "f", "item", "x", "e", "o"}
+
+
+def test_inline_parenthesises_definitions_outside_strings_and_fields() -> None:
+    text = references.inline("b.c && 'b' == b && has(b.f) && b(1)", {"b": "object.spec"})
+    assert text == "(object.spec).c && 'b' == (object.spec) && has((object.spec).f) && b(1)"
+
+
+def test_inline_refuses_a_shadowing_comprehension_variable() -> None:
+    with pytest.raises(references.ShadowedError):
+        references.inline("[1].all(b, b > 0)", {"b": "object.spec"})
