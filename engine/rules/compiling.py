@@ -7,14 +7,15 @@ checks result types where the backend knows them; undeclared names (`references`
 limits are reported. A pack with any error is rejected whole, each error placed at the
 file:line:col of the offending text inside the YAML scalar.
 
-Then, for speed, pack variables are inlined (parenthesised) into the variables after them and
-into every rule without `forEach`, compiled against the inputs alone: a CEL activation
-converts a value the first time an expression reads it, so a variable holding a large value
-would be converted back and forth in every activation. After inlining the subject is
-converted once per evaluation (again after each patch), and only the variables `forEach`
-rules read are evaluated and bound. When a definition is shadowed by a comprehension
-variable, grows past MAX_INLINED characters or does not compile, the pack keeps its
-variables bound (evaluated once per evaluation, by dependency level).
+Then, for speed, pack variables up to MAX_INLINED_VARIABLE characters are inlined
+(parenthesised) into the variables after them and into every rule without `forEach`: a CEL
+activation converts a value the first time an expression reads it, so a variable holding a
+large value would be converted back and forth in every new activation, and each level of
+variables needs a new one. Longer variables, and those `forEach` rules read, stay bound:
+evaluated once per evaluation, by dependency level; so do, in patch phases, variables that
+read the subject (they see it as given, not as patched). When a definition is shadowed by a
+comprehension variable, an expression grows past MAX_INLINED characters or does not
+compile, the pack keeps all its variables bound.
 Called by: `engine.rules.registry`, `engine.rules.testing`, `jobset rules lint`.
 Must not import: `kube`, `webhook`, `model`, `planner`.
 """
@@ -34,6 +35,7 @@ _EXPECTED = {"bool": ("bool",), "string": ("string",), "list": ("list",)}
 # Inlined expressions grow: they are checked against these limits, the originals against the defaults.
 INLINED_LIMITS = evaluator.Limits(max_source_length=100_000, max_comprehension_depth=16)
 MAX_INLINED = 20_000
+MAX_INLINED_VARIABLE = 1_000  # a longer variable stays bound: evaluated once, by dependency level
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -141,10 +143,7 @@ class _Compiler:
             program = self.expression(self.names, variable.expression, where)
             if program is not None:
                 compiled.append((variable.name, program, frozenset(references.names_read(variable.expression))))
-        level: dict[str, int] = {}
-        for name, _, reads in compiled:
-            level[name] = 1 + max((level.get(read, 0) for read in reads), default=0)
-        return tuple(sorted(compiled, key=lambda variable: level[variable[0]]))
+        return _by_level(compiled)
 
     def rule(self, rule: documents.Rule) -> CompiledRule:
         where, name = rule.where, rule.name
@@ -221,22 +220,37 @@ def compile_pack(pack: documents.Pack,
 
 def _inlined(pack: documents.Pack, rules: tuple[CompiledRule, ...],
              backend: evaluator.Backend) -> CompiledPack | None:
-    """The pack with its variables inlined (see the module docstring), or None."""
+    """The pack with its small variables inlined (see the module docstring), or None."""
     inputs = tuple(i.name for i in pack.inputs)
-    environment = backend.environment(inputs, limits=INLINED_LIMITS)
-    definitions: dict[str, str] = {}
+    names = inputs + tuple(v.name for v in pack.variables)
+    environment = backend.environment(names, limits=INLINED_LIMITS)
+    definitions: dict[str, str] = {}  # the variables that are inlined
+    sources: dict[str, str] = {}  # every variable, the inlined ones substituted
     try:
         for variable in pack.variables:
-            definitions[variable.name] = _inline(variable.expression, definitions)
+            source = sources[variable.name] = _inline(variable.expression, definitions)
+            # in patch phases a variable sees the subject as given: one that reads it stays bound
+            frozen = pack.phase.effect == "patch" and pack.subject in references.names_read(source)
+            if len(source) <= MAX_INLINED_VARIABLE and not frozen:
+                definitions[variable.name] = source
         rules = tuple(rule if rule.selector is not None else _inline_rule(rule, definitions, environment)
                       for rule in rules)
-        needed = {name for rule in rules if rule.selector is not None for name in rule.reads}
-        variables = tuple((v.name, environment.compile(definitions[v.name]), frozenset(inputs))
-                          for v in pack.variables if v.name in needed)
+        bound = {name for rule in rules if rule.selector is not None for name in rule.reads} | (
+            sources.keys() - definitions.keys())
+        variables = [(v.name, environment.compile(sources[v.name]), frozenset(references.names_read(sources[v.name])))
+                     for v in pack.variables if v.name in bound]
     except (references.ShadowedError, evaluator.CelCompileError):
         return None
-    names = inputs + tuple(v.name for v in pack.variables)
-    return CompiledPack(pack, backend.name, names, environment, variables, rules)
+    return CompiledPack(pack, backend.name, names, environment, _by_level(variables), rules)
+
+
+def _by_level(variables: list[tuple[str, evaluator.Program, frozenset[str]]]
+              ) -> tuple[tuple[str, evaluator.Program, frozenset[str]], ...]:
+    """Variables sorted so each comes after those it reads; one level shares one activation."""
+    level: dict[str, int] = {}
+    for name, _, reads in variables:
+        level[name] = 1 + max((level.get(read, 0) for read in reads), default=0)
+    return tuple(sorted(variables, key=lambda variable: level[variable[0]]))
 
 
 def _batched(compiled: CompiledPack, backend: evaluator.Backend) -> CompiledPack:

@@ -306,3 +306,15 @@ rules:
 """)
     result = evaluating.evaluate(pack, {"object": jobset("a", "b", "c")})
     assert [a.params["why"] for a in result.actions] == ["a@0 spec.items[0]", "c@2 spec.items[2]"]
+
+
+def test_in_patch_phases_variables_see_the_subject_as_given_2_2(compiled: Compiled) -> None:
+    pack = compiled("p", "phase: default\n" + INPUTS + """\
+variables:
+  - {name: hadNetwork, expression: "has(object.spec.network)"}
+  - {name: label, expression: "hadNetwork ? 'network-given' : 'network-added'"}
+rules:
+  - {name: add-network, patch: [{op: add, path: /spec/network, value: {}}]}
+  - {name: record, patch: [{op: add, path: /spec/label, valueExpression: "label"}]}
+""")
+    assert evaluating.evaluate(pack, {"object": jobset()}).subject["spec"]["label"] == "network-added"
