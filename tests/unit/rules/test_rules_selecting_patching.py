@@ -1,0 +1,97 @@
+"""forEach selectors (§2.3) and patch operations (§2.5) on their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.rules import patching, selecting
+
+DATA = {"spec": {"items": [{"name": "a", "deps": [{"name": "x"}, {"name": "y"}]}, {"name": "b"}], "map": {"k": 1}}}
+
+
+@pytest.mark.parametrize(("source", "texts", "depth"), [
+    ("$", [""], 0),
+    ("$.spec.items[*]", ["spec.items[0]", "spec.items[1]"], 3),
+    ("$.spec.items[-1]", ["spec.items[1]"], 3),
+    ("$.spec.items[*].deps[*]", ["spec.items[0].deps[0]", "spec.items[0].deps[1]"], 5),
+    ("$.spec.map.*", ["spec.map.k"], 3),
+    ("$.spec['items'][0]", ["spec.items[0]"], 3),
+    ("$.spec.items[?(@.name == 'b')]", ["spec.items[1]"], None),
+    ("$..name", ["spec.items[0].name", "spec.items[0].deps[0].name", "spec.items[0].deps[1].name",
+                 "spec.items[1].name"], None),
+    ("$.nothing[*]", [], 2),
+])
+def test_selectors_match_in_document_order(source: str, texts: list[str], depth: int | None) -> None:
+    selector = selecting.Selector(source)
+    assert [m.text for m in selector.select(DATA)] == texts
+    assert selector.depth == depth
+
+
+def test_matches_carry_index_and_indexes() -> None:
+    match = selecting.Selector("$.spec.items[*].deps[*]").select(DATA)[1]
+    assert (match.value, match.path, match.index, match.indexes) == (
+        {"name": "y"}, ("spec", "items", 0, "deps", 1), 1, (0, 1))
+    assert selecting.Selector("$.spec").select(DATA)[0].index == -1
+
+
+def test_a_bad_selector_is_a_clear_error() -> None:
+    with pytest.raises(selecting.SelectorError, match="invalid forEach JSONPath"):
+        selecting.Selector("$.a[[")
+
+
+def working() -> patching.Working:
+    return patching.Working({"a": {"b": [1, 2]}, "s": "x"})
+
+
+def ops(done: list[Any]) -> list[dict[str, Any]]:
+    return [o.to_json() for o in done]
+
+
+def test_add_creates_parents_and_inserts_into_lists() -> None:
+    subject = working()
+    assert ops(subject.add(("n", "m"), 1, "o")) == [
+        {"op": "add", "path": "/n", "value": {}}, {"op": "add", "path": "/n/m", "value": 1}]
+    subject.add(("a", "b", "0"), 0, "o")
+    subject.add(("a", "b", "-"), 3, "o")
+    assert subject.root["a"]["b"] == [0, 1, 2, 3]
+
+
+def test_added_values_are_copies() -> None:
+    subject = working()
+    value = {"k": [1]}
+    done = subject.add(("v",), value, "o")
+    subject.add(("v", "k", "-"), 2, "o")
+    assert value == {"k": [1]} and done[0].value == {"k": [1]}
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda w: w.replace(("zz",), 1, "o"), "cannot replace /zz: it does not exist"),
+    (lambda w: w.add(("a", "b", "7"), 1, "o"), "index '7' is out of range"),
+    (lambda w: w.add(("s", "t"), 1, "o"), "cannot add at /s/t"),
+    (lambda w: w.remove((), "o"), "cannot remove the subject itself"),
+])
+def test_operations_that_cannot_apply_raise(call: Any, message: str) -> None:
+    with pytest.raises(patching.PatchError, match=message):
+        call(working())
+
+
+def test_remove_of_a_missing_target_records_nothing() -> None:
+    subject = working()
+    assert subject.remove(("nope", "x"), "o") == [] and subject.remove(("a", "b", "5"), "o") == []
+    assert ops(subject.remove(("a", "b", "0"), "o")) == [{"op": "remove", "path": "/a/b/0"}]
+
+
+def test_merge_follows_rfc_7386() -> None:
+    subject = working()
+    done = subject.merge(("a",), {"b": None, "c": {"d": 1, "e": None}}, "o")
+    assert subject.root["a"] == {"c": {"d": 1}}
+    assert ops(done) == [{"op": "remove", "path": "/a/b"}, {"op": "add", "path": "/a/c", "value": {"d": 1}}]
+    subject.merge((), "scalar", "o")
+    assert subject.root == "scalar"
+
+
+def test_pointer_escapes_tokens() -> None:
+    assert patching.pointer(("a/b", "~c", 0)) == "/a~1b/~0c/0"
+    assert patching.pointer(()) == ""
