@@ -53,12 +53,8 @@ class Informer:
         """Take `obj` unless what is held is newer."""
         key = podstate.key(obj)
         old = self.objects.get(key)
-        if old is not None:
-            if podstate.resource_version(old) > podstate.resource_version(obj):
-                return
-            if old["metadata"].get("uid") != obj["metadata"].get("uid") and \
-                    podstate.resource_version(old) == podstate.resource_version(obj):
-                return
+        if old is not None and podstate.resource_version(old) >= podstate.resource_version(obj):
+            return
         self.objects[key] = obj
         self._notify(old, obj)
 

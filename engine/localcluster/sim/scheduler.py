@@ -222,5 +222,5 @@ def choose(pod: Mapping[str, Any], cluster: Cluster) -> Choice:
         if why is None:
             return Choice(name)
         reasons[why] += 1
-    detail = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
+    detail = ", ".join(sorted(f"{n} {why}" for why, n in reasons.items()))
     return Choice(None, f"0/{len(names)} nodes are available: {detail}.")

@@ -103,6 +103,7 @@ class WorkQueue:
                 log.exception("%s: processing %s failed (retry in %.1fs)", self.name, key, again)
             finally:
                 self._busy.discard(key)
+            await asyncio.sleep(0)
             if key in self._again:
                 self._again.discard(key)
                 self.add(key)

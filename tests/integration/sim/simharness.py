@@ -37,13 +37,15 @@ class Harness:
         return self.simulation
 
     async def create_job(self, name: str, *, annotations: dict[str, str] | None = None,
+                         labels: dict[str, str] | None = None,
                          pod: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
         pod_spec = {"restartPolicy": "Never",
                     "containers": [{"name": "main", "image": "busybox"}]}
         pod_spec.update(pod or {})
         body = {"apiVersion": "batch/v1", "kind": "Job",
                 "metadata": {"name": name, "namespace": "default"},
-                "spec": {"template": {"metadata": {"annotations": annotations or {}},
+                "spec": {"template": {"metadata": {"annotations": annotations or {},
+                                                   "labels": labels or {}},
                                       "spec": pod_spec}, **spec}}
         return await self.api.create("batch/v1/jobs", body, namespace="default")
 
