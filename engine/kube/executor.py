@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.kube import client as client_
 from engine.kube import errors, resources
+from engine.metrics import metrics
 from engine.planner import plan
 
 MAX_IN_FLIGHT = 50
@@ -73,10 +74,27 @@ async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Clien
                            stale=True)
         except errors.APIError as error:
             return Outcome(error=f"status update failed: {error}", status_written=False, events_sent=sent)
+    if status is not None:
+        _count_transitions(jobset, status)
     for event in decided.of_type(plan.Emit):
         if event.after_status:
             sent += await emit(api, jobset, type_=event.type, reason=event.reason, message=event.message)
+            if event.reason.startswith("Restart") and event.reason.endswith("FailurePolicyAction"):
+                metrics.record_restart(rule=event.origin or event.reason)
     return Outcome(error=None, status_written=status_written, events_sent=sent)
+
+
+def _count_transitions(jobset: dict[str, Any], status: dict[str, Any]) -> None:
+    """jobset_completed_total / jobset_failed_total when the written status newly finishes (spec §10.15)."""
+    def finished(conditions: Any, kind: str) -> bool:
+        return any(c.get("type") == kind and c.get("status") == "True" for c in conditions or [])
+
+    before = (jobset.get("status") or {}).get("conditions")
+    meta = jobset["metadata"]
+    if finished(status.get("conditions"), "Completed") and not finished(before, "Completed"):
+        metrics.record_completed(namespace=meta["namespace"], name=meta["name"])
+    if finished(status.get("conditions"), "Failed") and not finished(before, "Failed"):
+        metrics.record_failed(namespace=meta["namespace"], name=meta["name"])
 
 
 def _batches(actions: Sequence[plan.Action]) -> list[list[plan.Action]]:

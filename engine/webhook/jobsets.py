@@ -11,9 +11,11 @@ Must not import: `engine.kube`, `engine.localcluster`, `engine.planner`.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from engine.metrics import metrics
 from engine.model import names
 from engine.rules import decisions, registry
 from engine.webhook import reviews
@@ -59,15 +61,23 @@ class JobSetAdmission:
 
     async def mutate_review(self, request: reviews.AdmissionRequest) -> dict[str, Any]:
         """AdmissionReview handler of the mutating webhook."""
+        started = time.perf_counter()
         if request.operation != "CREATE" or request.object is None:
             return reviews.allowed(request.uid)
         result = self.default(request.object)
+        _observe("mutate-jobset", request, result.allowed, started)
         if not result.allowed:
             return _denial(request, result)
         return reviews.patched(request.uid, result.patch())
 
     async def validate_review(self, request: reviews.AdmissionRequest) -> dict[str, Any]:
         """AdmissionReview handler of the validating webhook (CREATE and UPDATE)."""
+        started = time.perf_counter()
+        answer = await self._validate_review(request)
+        _observe("validate-jobset", request, bool(answer["response"]["allowed"]), started)
+        return answer
+
+    async def _validate_review(self, request: reviews.AdmissionRequest) -> dict[str, Any]:
         if request.operation not in ("CREATE", "UPDATE") or request.object is None:
             return reviews.allowed(request.uid)
         jobset = request.object
@@ -90,6 +100,11 @@ class JobSetAdmission:
     def routes(self) -> dict[str, Callable[[reviews.AdmissionRequest], Awaitable[dict[str, Any]]]]:
         """The webhook server routes this admission answers."""
         return {MUTATE_PATH: self.mutate_review, VALIDATE_PATH: self.validate_review}
+
+
+def _observe(webhook: str, request: reviews.AdmissionRequest, allowed: bool, started: float) -> None:
+    metrics.observe_admission(webhook=webhook, operation=request.operation, allowed=allowed,
+                              seconds=time.perf_counter() - started)
 
 
 def _denial(request: reviews.AdmissionRequest, result: decisions.Result) -> dict[str, Any]:

@@ -159,3 +159,29 @@ def test_invalid_jobset_is_rejected_by_the_validating_webhook(cluster: harness.C
         assert "spec.replicatedJobs[0].groupName" in error.body
     else:
         raise AssertionError("the invalid JobSet was admitted")
+
+
+def test_metrics_count_completions_failures_and_restarts_by_rule(cluster: harness.Cluster, namespace: str) -> None:
+    """§13, §10.15: jobset_completed_total; restarts counted by the pack rule that decided them (pack@version/rule)."""
+    from engine.metrics import metrics
+
+    policy = {"maxRestarts": 2, "rules": [{"name": "retryAll", "action": "RestartJobSet"}]}
+    cluster.create_jobset(namespace, jobset_manifest("counted", ("workers", 1), failurePolicy=policy))
+    eventually(lambda: len(cluster.jobs(namespace, "counted")) == 1, what="job")
+    cluster.fail_job(namespace, "counted-workers-0")
+    eventually(lambda: cluster.jobset(namespace, "counted")["status"].get("restarts") == 1, what="restart")
+    eventually(lambda: any(value > 0 for rule, value in _restart_samples(metrics) if rule.startswith("jobset-failure@")),
+               what="restart metric labelled with the deciding pack rule")
+    eventually(lambda: (job := cluster.jobs(namespace, "counted").get("counted-workers-0"))
+               and job["metadata"]["labels"]["jobset.sigs.k8s.io/restart-attempt"] == "1", what="attempt 1")
+    cluster.complete_job(namespace, "counted-workers-0")
+    eventually(lambda: metrics.value("jobset_completed_total", {"jobset_name": "counted", "namespace": namespace}) == 1,
+               what="completed counter")
+
+
+def _restart_samples(metrics_module: object) -> list[tuple[str, float]]:
+    from engine.metrics import metrics
+
+    return [(sample.labels.get("rule", ""), sample.value)
+            for family in metrics.REGISTRY.collect() if family.name == "jobset_restarts"
+            for sample in family.samples if sample.name == "jobset_restarts_total"]
