@@ -1,5 +1,6 @@
 """One `jobset up` installation (API server, simulation, controller with its HTTPS webhooks) for
-the placement tests, on 16 nodes: 4 racks x 4 nodes, the racks paired into 2 zones x 8 nodes.
+the placement tests, on 16 nodes: 4 racks x 4 nodes, the racks paired into 2 zones x 8 nodes
+(the simulation's own rack and zone labels, as in `jobset up`).
 
 Each test works in its own namespace with its own pod priority: exclusive placement only keeps
 apart pods of the same priority (spec §12.3), so tests sharing the nodes do not disturb each other.

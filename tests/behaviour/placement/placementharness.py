@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 from engine import up
 from engine.kube import resources
+from engine.localcluster.sim import topology
 
 T = TypeVar("T")
 SPEED = 25.0  # virtual seconds per real second
-RACK = "example.com/rack"
-ZONE = "example.com/zone"
+RACK = topology.RACK
+ZONE = topology.ZONE
 EXCLUSIVE = "alpha.jobset.sigs.k8s.io/exclusive-topology"
 NODE_SELECTOR = "alpha.jobset.sigs.k8s.io/node-selector"
 DURATION = "sim.jobset.x-k8s.io/duration"
@@ -48,6 +49,17 @@ class Cluster:
     def pods(self, namespace: str) -> list[dict[str, Any]]:
         return list(self.call(self.environment.api.list(resources.PODS, namespace=namespace))["items"])
 
+    def delete_node(self, name: str) -> None:
+        self.call(self.environment.api.delete(resources.NODES, name))
+
+    def add_nodes(self, prefix: str, count: int, *, labels: Callable[[int], dict[str, str]],
+                  taints: list[dict[str, str]] = ()) -> list[str]:
+        """Create `count` Ready nodes `<prefix><i>` the simulation schedules onto."""
+        names = [f"{prefix}{i}" for i in range(count)]
+        for i, name in enumerate(names):
+            self.create(resources.NODES, topology.node(name, labels=labels(i), taints=list(taints)))
+        return names
+
 
 @dataclasses.dataclass
 class Space:
@@ -58,14 +70,14 @@ class Space:
     priority: int
 
     def jobset(self, name: str, *, jobs: int, pods: int, duration: str = "10m",
-               annotations: dict[str, str] | None = None) -> dict[str, Any]:
+               annotations: dict[str, str] | None = None, pod_spec: dict[str, Any] | None = None) -> dict[str, Any]:
         """Create a JobSet of one replicated job `w`: `jobs` Jobs of `pods` pods each."""
         body = {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet",
                 "metadata": {"name": name, "annotations": dict(annotations or {})},
                 "spec": {"replicatedJobs": [{"name": "w", "replicas": jobs, "template": {"spec": {
                     "parallelism": pods, "completions": pods, "backoffLimit": 100,
                     "template": {"metadata": {"annotations": {DURATION: duration}},
-                                 "spec": {"priority": self.priority,
+                                 "spec": {"priority": self.priority, **(pod_spec or {}),
                                           "containers": [{"name": "main", "image": "busybox"}]}}}}}]}}
         created: dict[str, Any] = self.cluster.create(resources.JOBSETS, body, namespace=self.namespace)
         return created

@@ -28,7 +28,7 @@ def test_each_job_gets_its_own_rack_and_followers_land_with_their_leader(space: 
 def test_jobs_beyond_the_domains_wait_without_blocking_the_placed_ones(space: harness.Space) -> None:
     """§12.3: 3 Jobs on 2 zones: two run, one per zone; the third waits with its leader unschedulable
     and no followers (refused until the leader is scheduled), then runs in a freed zone."""
-    space.jobset("zones", jobs=3, pods=3, duration="60s", annotations={EXCLUSIVE: ZONE})
+    space.jobset("zones", jobs=3, pods=3, duration="2m", annotations={EXCLUSIVE: ZONE})
 
     def two_running_one_waiting() -> dict[str, set[str]] | None:
         placed = space.placement("zones", ZONE)
