@@ -52,10 +52,11 @@ class Decision:
 
 
 class Packs(Protocol):
-    """Runs every loaded pack of one phase against named inputs."""
+    """What the planner asks of the loaded rule packs."""
 
     def decide(self, phase: str, inputs: Mapping[str, Any]) -> tuple[Decision, ...]:
-        """The actions of a decision phase (`success`, `failure`), in rule order."""
+        """The actions of a decision phase (`success`, `failure`): operator packs first, then
+        the built-in one; the first pack that yields an action decides."""
         ...
 
     def derive(self, pack: str, *, subject: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,7 +75,7 @@ class RegistryPacks:
         self.registry = rules
 
     def decide(self, phase: str, inputs: Mapping[str, Any]) -> tuple[Decision, ...]:
-        """The actions of every pack of `phase`, in load order."""
+        """The actions of the first pack of `phase` that yields any (see `Packs.decide`)."""
         result = self._evaluate(phase, subject="jobset", inputs=inputs)
         return tuple(Decision(a.type, a.params, a.origin) for a in result.actions)
 

@@ -1,4 +1,4 @@
-"""One reconcile pass as a pure function: `plan(observed, packs) -> Plan` (spec §8).
+"""One reconcile pass as a pure function: `plan_pass(observed, packs) -> Plan` (spec §8).
 
 Owns: the ordered step list and the fold of step outcomes into one `plan.Plan`: actions in
 step order, then `WriteStatus` when the status changed, then the events queued by
