@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine.planner import context
+from engine.planner import context, packs
+
+PACK = "jobset-startup"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +35,13 @@ def gates(ctx: context.Context) -> dict[str, Gate]:
     counters = {entry.get("name"): entry for entry in ctx.status.get("replicatedJobsStatus") or []}
     progress: dict[str, Any] = {"replicatedJobs": [_progress(rj, counters.get(rj["name"]))
                                                    for rj in ctx.spec.get("replicatedJobs") or []]}
-    derived = ctx.packs.derive("jobset-startup", subject="progress", inputs={"progress": progress})
-    return {entry["name"]: Gate(bool(entry.get("dependenciesMet")), bool(entry.get("allReplicasStarted")))
-            for entry in derived.get("replicatedJobs") or []}
+    derived = ctx.packs.derive(PACK, subject="progress", inputs={"progress": progress})
+    found = {entry.get("name"): Gate(bool(entry.get("dependenciesMet")), bool(entry.get("allReplicasStarted")))
+             for entry in derived.get("replicatedJobs") or []}
+    missing = [entry["name"] for entry in progress["replicatedJobs"] if entry["name"] not in found]
+    if missing:
+        raise packs.DecisionError(f"{PACK}: progress lost replicated job(s) {', '.join(missing)}")
+    return found
 
 
 def _progress(rj: dict[str, Any], counters: dict[str, Any] | None) -> dict[str, Any]:
