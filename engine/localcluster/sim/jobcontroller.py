@@ -90,7 +90,9 @@ def decide(job: Mapping[str, Any], pods: list[Mapping[str, Any]], *, now: dateti
     if finish is not None:
         plan.terminate = [dict(p) for p in active]
         _count_leftovers(job, pods, tally, finish)
-    elif not podstate.is_deleting(job):
+    elif podstate.is_deleting(job):
+        _count_leftovers(job, pods, tally, ("Deleting", "", ""))
+    else:
         manage = jobmanage.manage(job, pods, tally.succeeded_indexes, tally.failed_indexes,
                                   succeeded=tally.succeeded, now=now, settings=settings)
         plan.create, plan.delete = manage.create, manage.delete
@@ -153,8 +155,8 @@ def _count_failure(job: Mapping[str, Any], pod: Mapping[str, Any],
 
 def _count_leftovers(job: Mapping[str, Any], pods: list[Mapping[str, Any]], tally: Tally,
                      finish: tuple[str, str, str]) -> None:
-    """A finishing Job releases every tracked pod; when it fails, the unfinished ones count
-    as failed too."""
+    """A finishing or deleted Job releases every tracked pod; when it fails, the unfinished
+    ones count as failed too."""
     released = {p["metadata"].get("uid") for p in tally.release}
     for pod in pods:
         if not jobpods.has_finalizer(pod) or pod["metadata"].get("uid") in released:

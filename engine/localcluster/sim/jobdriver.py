@@ -18,6 +18,7 @@ from engine.localcluster.sim import (events, informer, jobcontroller, jobpods, p
                                      workqueue)
 
 JOBS = "batch/v1/jobs"
+MANAGER = "kubernetes.io/job-controller"
 PODS = "v1/pods"
 
 
@@ -33,6 +34,7 @@ class JobDriver:
         self.pods = pods
         self.settings = settings
         self.owned: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
+        self.owners: dict[tuple[str, str], set[str]] = collections.defaultdict(set)
         self.recorder = events.Recorder(api, clock, "job-controller")
         self.queue = workqueue.WorkQueue(clock, self.sync, name="job-controller",
                                          workers=workers)
@@ -50,19 +52,23 @@ class JobDriver:
             if owner is None:
                 continue
             members = self.owned[owner[0]]
+            job_key = (obj["metadata"].get("namespace", ""), owner[1])
             if adding:
                 members.add(podstate.key(obj))
-                self.queue.add((obj["metadata"].get("namespace", ""), owner[1]))
+                self.owners[job_key].add(owner[0])
+                self.queue.add(job_key)
             elif new is None:
                 members.discard(podstate.key(obj))
                 if not members:
                     del self.owned[owner[0]]
-                self.queue.add((obj["metadata"].get("namespace", ""), owner[1]))
+                    self.owners[job_key].discard(owner[0])
+                self.queue.add(job_key)
 
     async def sync(self, key: tuple[str, str]) -> float | None:
         """Bring one Job one step closer to its spec; returns when to look again."""
         job = self.jobs.get(key)
-        if job is None:
+        await self._release_orphans(key, job)
+        if job is None or (job.get("spec", {}).get("managedBy") or MANAGER) != MANAGER:
             return None
         uid = job["metadata"]["uid"]
         pods = [p for k in list(self.owned.get(uid, ())) if (p := self.pods.get(k)) is not None
@@ -78,6 +84,15 @@ class JobDriver:
         for kind, reason, message in plan.events:
             await self.recorder.record(job, kind, reason, message)
         return again if again is not None else plan.requeue_after
+
+    async def _release_orphans(self, key: tuple[str, str], job: podstate.Obj | None) -> None:
+        """Pods whose Job is gone (or replaced by a namesake) lose the tracking finalizer."""
+        alive = job["metadata"]["uid"] if job is not None else None
+        for uid in [u for u in self.owners.get(key, ()) if u != alive]:
+            for pod_key in list(self.owned.get(uid, ())):
+                pod = self.pods.get(pod_key)
+                if pod is not None:
+                    await self._release(pod)
 
     async def _create(self, job: podstate.Obj, pods: list[podstate.Obj]) -> float | None:
         for pod in pods:

@@ -129,7 +129,7 @@ class SchedulerDriver:
     async def _bind(self, pod: podstate.Obj, node: str) -> podstate.Obj | None:
         """What POST pods/binding does: set spec.nodeName and PodScheduled True, if the pod is
         still the same and unbound. Written through the API server's own store path, since
-        a pod's spec is otherwise immutable."""
+        a pod's spec is otherwise immutable; the stored object is only read afterwards."""
         namespace, name = podstate.key(pod)
         rt = self.api.catalogue.lookup(PODS)
         try:
@@ -144,7 +144,7 @@ class SchedulerDriver:
         conditions = bound.setdefault("status", {}).setdefault("conditions", [])
         podstate.set_condition(conditions, "PodScheduled", "True", now=self.clock.now(),
                                probe=True)
-        return copy.deepcopy(self.api.write(rt, bound, current))
+        return self.api.write(rt, bound, current)
 
 
 def _ours(pod: podstate.Obj) -> bool:

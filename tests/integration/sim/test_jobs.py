@@ -263,3 +263,39 @@ def test_work_queue_job_completes_when_all_pods_end(harness: Harness) -> None:
         assert conditions(job) == COMPLETE
         assert job["status"]["succeeded"] == 3 and len(await h.pods("queue")) == 3
     harness.run(body)
+
+
+def test_deleted_jobs_leave_no_pods_behind(harness: Harness) -> None:
+    """JobSet deletes Jobs in the foreground (restarts, TTL); the tracking finalizer must not
+    keep their pods, nor those of a Job deleted in the background."""
+    async def body(h: Harness) -> None:
+        await h.start()
+        for name in ("fg", "bg"):
+            await h.create_job(name, completions=2, parallelism=2,
+                               annotations={P + "duration": "1h"},
+                               pod={"terminationGracePeriodSeconds": 3})
+
+        async def running() -> bool:
+            jobs = [await h.job(n) for n in ("fg", "bg")]
+            return all(j.get("status", {}).get("ready") == 2 for j in jobs)
+        await h.until(running)
+        await h.api.delete("batch/v1/jobs", "default", "fg", propagation="Foreground")
+        await h.api.delete("batch/v1/jobs", "default", "bg", propagation="Background")
+
+        async def all_gone() -> bool:
+            jobs = await h.api.list("batch/v1/jobs", "default")
+            pods = await h.api.list("v1/pods", "default")
+            return not jobs and not pods
+        await h.until(all_gone)
+    harness.run(body)
+
+
+def test_jobs_managed_by_another_controller_are_left_alone(harness: Harness) -> None:
+    async def body(h: Harness) -> None:
+        await h.start()
+        await h.create_job("foreign", managedBy="example.com/other")
+        await h.create_job("ours")
+        await h.finished("ours")
+        assert not await h.pods("foreign")
+        assert "conditions" not in (await h.job("foreign")).get("status", {})
+    harness.run(body)
