@@ -2,7 +2,8 @@
 the Pod webhooks make (spec §12.3).
 
 Owns: `PodReconciler`: an informer on JobSet Pods (label `jobset.sigs.k8s.io/jobset-name`
-present) indexed by job-key and by leader name, a controller keyed by Pod, and
+present) indexed by job-key and by leader name, a controller keyed by the Pods carrying the
+exclusive-topology annotation, and
 `reconcile(key)`: the `placement` packs (stage `reconcile`) decide from the cached Pod; when
 they ask (`InspectJob`) it reads the leader's Job pods and Node and asks again, then carries
 out `EvictFollowers` (DisruptionTarget condition, then background delete) or `Retry`.
@@ -32,6 +33,8 @@ JOB_KEY_INDEX = "exclusive-job-key"
 LEADER_NAME_INDEX = "exclusive-pod-name"
 PARALLEL_DELETIONS = 50
 RECONCILE_ACTIONS = frozenset({"InspectJob", "EvictFollowers", "Retry"})
+# What the placement rules read of a Pod; the rest stays out of the cache.
+CACHED_FIELDS = ("metadata", "spec.nodeName", "spec.nodeSelector", "status.phase")
 
 
 class PlacementError(Exception):
@@ -44,6 +47,12 @@ def _utcnow() -> datetime.datetime:
 
 def _exclusive(obj: informers.RawObject) -> bool:
     return keys.EXCLUSIVE_TOPOLOGY in ((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def _exclusive_key(obj: informers.RawObject) -> list[informers.Key]:
+    """The Pod's own key when it carries the exclusive-topology annotation: only those can
+    concern the reconciler (upstream's event filter), so other JobSet pods cost nothing."""
+    return [informers.Key.of(obj)] if _exclusive(obj) else []
 
 
 def index_job_key(obj: informers.RawObject) -> list[str]:
@@ -118,10 +127,11 @@ class PodReconciler:
         self.packs = packs
         self.now = now
         self.pods = informers.Informer(client=api, resource=resources.PODS, label_selector=keys.JOBSET_NAME,
+                                       transform=informers.keep_fields(*CACHED_FIELDS),
                                        indexers={JOB_KEY_INDEX: index_job_key, LEADER_NAME_INDEX: index_leader_name})
         self.lookup = PodLookup(api=api, pods=self.pods.reader)
         self.controller = controller.Controller(name="pod", reconcile=self.reconcile, workers=workers)
-        self.pods.add_handler(handlers.enqueue(self.controller.queue, handlers.own_key))
+        self.pods.add_handler(handlers.enqueue(self.controller.queue, _exclusive_key))
 
     @property
     def informers(self) -> list[informers.Informer]:
@@ -158,7 +168,8 @@ class PodReconciler:
 
     def _decide(self, pod: informers.RawObject, found: Mapping[str, Any]) -> tuple[decisions.Action, ...]:
         try:
-            result = self.packs.evaluate_phase(PHASE, {"pod": pod, "stage": "reconcile", "leader": None,
+            result = self.packs.evaluate_phase(PHASE, {"pod": {**pod, "apiVersion": "v1", "kind": "Pod"},
+                                                       "stage": "reconcile", "leader": None,
                                                        "jobPods": found.get("jobPods"), "node": found.get("node")},
                                                subject="pod")
         except ValueError as error:
@@ -191,14 +202,12 @@ class PodReconciler:
             raise PlacementError("; ".join(failures))
 
     async def _mark_and_delete(self, namespace: str, name: str, condition: dict[str, str]) -> None:
-        cached = self.pods.reader.get(namespace, name)
-        if cached is not None:
-            pod = copy.deepcopy(cached)
+        try:
+            pod = await self.api.get(resources.PODS, name, namespace=namespace)
             if set_condition(pod, condition, now=self.now()):
-                try:
-                    await self.api.update_status(resources.PODS, pod)
-                except errors.NotFound:
-                    return
+                await self.api.update_status(resources.PODS, pod)
+        except errors.NotFound:
+            return
         try:
             await self.api.delete(resources.PODS, name, namespace=namespace, propagation="Background")
         except errors.NotFound:
