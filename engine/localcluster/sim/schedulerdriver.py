@@ -2,9 +2,9 @@
 
 Owns: `SchedulerDriver`: keeps `scheduler.Cluster` current from node, namespace and pod
 events; schedules unbound pods one at a time (gated pods get PodScheduled False
-SchedulingGated); binds (spec.nodeName and PodScheduled True, as the pods/binding
-subresource does); marks the rest PodScheduled False Unschedulable with the reason, and
-retries them when nodes change, resources are freed, or (for affinity) pods are bound.
+SchedulingGated); binds through pods/binding (spec.nodeName, PodScheduled True); marks
+the rest PodScheduled False Unschedulable with the reason, and retries them when nodes
+change, resources are freed, or (for affinity) pods are bound.
 Called by: `sim.__init__`.
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -127,24 +127,14 @@ class SchedulerDriver:
         return True
 
     async def _bind(self, pod: podstate.Obj, node: str) -> podstate.Obj | None:
-        """What POST pods/binding does: set spec.nodeName and PodScheduled True, if the pod is
-        still the same and unbound. Written through the API server's own store path, since
-        a pod's spec is otherwise immutable; the stored object is only read afterwards."""
+        """POST pods/binding; None when the pod went away or was bound meanwhile."""
         namespace, name = podstate.key(pod)
-        rt = self.api.catalogue.lookup(PODS)
         try:
-            current = self.api.stored(rt, namespace, name)
-        except errors.APIStatusError:
-            return None
-        if current["metadata"].get("uid") != pod["metadata"]["uid"] or \
-                current.get("spec", {}).get("nodeName") or podstate.is_deleting(current):
-            return None
-        bound = copy.deepcopy(current)
-        bound["spec"]["nodeName"] = node
-        conditions = bound.setdefault("status", {}).setdefault("conditions", [])
-        podstate.set_condition(conditions, "PodScheduled", "True", now=self.clock.now(),
-                               probe=True)
-        return self.api.write(rt, bound, current)
+            return await self.api.bind(namespace, name, node)
+        except errors.APIStatusError as err:
+            if err.code in (404, 409):
+                return None
+            raise
 
 
 def _ours(pod: podstate.Obj) -> bool:
