@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.localcluster import (applying, crds, defaulting, errors, objectmeta, resources, storage,
-                                 validation, webhooks)
+from engine.localcluster import (applying, crds, decoding, defaulting, errors, objectmeta, resources,
+                                 storage, validation, webhooks)
 
 if TYPE_CHECKING:
     from engine.localcluster import api as api_module
@@ -60,15 +60,16 @@ class Admission:
         return obj
 
     def _structural(self, rt: resources.ResourceType, obj: dict[str, Any], opts: "api_module.Options") -> None:
-        if rt.schema is None:
-            return
-        unknown = rt.schema.prune(obj)
+        unknown = rt.schema.prune(obj) if rt.schema is not None else decoding.prune_unknown(rt, obj)
         if unknown and opts.field_validation == "Strict":
             listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-            raise errors.bad_request(f"strict decoding error: {listed}")
+            prefix = "" if rt.custom else (f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                                           f"{rt.kind}: ")
+            raise errors.bad_request(f"{prefix}strict decoding error: {listed}")
         if opts.field_validation == "Warn":
             opts.warnings.extend(f'unknown field "{path}"' for path in unknown)
-        rt.schema.apply_defaults(obj)
+        if rt.schema is not None:
+            rt.schema.apply_defaults(obj)
 
     async def server_side_apply(self, rt: resources.ResourceType, current: dict[str, Any] | None,
                                 namespace: str, name: str, body: object, subresource: str | None,

@@ -2,9 +2,9 @@
 
 Owns: reading the Kubernetes 1.37 OpenAPI definitions shipped by the `kubernetes-validate`
 package (a development-time dependency, the `schemagen` extra) and writing, for every type
-reachable from the kinds the embedded server serves, the fields that matter to strategic merge
-patch and server-side apply: nested type, patch strategy, patch merge key, list type, list map
-keys and map type.
+reachable from the kinds the embedded server serves, every field (so unknown ones can be
+pruned or rejected) and what matters to strategic merge patch and server-side apply: nested
+type, patch strategy, patch merge key, list type, list map keys and map type.
 Called by: a developer, `python -m engine.localcluster.gen_patchmeta`; nothing imports it.
 Must not import: anything in `engine`.
 """
@@ -69,10 +69,9 @@ def generate() -> dict[str, Any]:
         fields = {}
         for field, schema in (definitions[name].get("properties") or {}).items():
             entry = _field(schema)
-            if entry:
-                fields[field] = entry
-                if "ref" in entry:
-                    pending.append(entry["ref"])
+            fields[field] = entry
+            if "ref" in entry:
+                pending.append(entry["ref"])
         types[name] = fields
     return {"source": f"kubernetes-validate {VERSION}", "kinds": KINDS, "types": dict(sorted(types.items()))}
 

@@ -19,6 +19,7 @@ from engine.localcluster.sim import (events, informer, jobcontroller, jobpods, p
 
 JOBS = "batch/v1/jobs"
 MANAGER = "kubernetes.io/job-controller"
+POD_BATCH_SECONDS = 1.0  # pod events are folded into one sync per Job, as upstream does
 PODS = "v1/pods"
 
 
@@ -56,13 +57,13 @@ class JobDriver:
             if adding:
                 members.add(podstate.key(obj))
                 self.owners[job_key].add(owner[0])
-                self.queue.add(job_key)
+                self.queue.add_after(job_key, POD_BATCH_SECONDS)
             elif new is None:
                 members.discard(podstate.key(obj))
                 if not members:
                     del self.owned[owner[0]]
                     self.owners[job_key].discard(owner[0])
-                self.queue.add(job_key)
+                self.queue.add_after(job_key, POD_BATCH_SECONDS)
 
     async def sync(self, key: tuple[str, str]) -> float | None:
         """Bring one Job one step closer to its spec; returns when to look again."""

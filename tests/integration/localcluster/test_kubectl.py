@@ -134,3 +134,11 @@ def test_upstream_crd_applies_server_side_but_not_client_side(kubectl) -> None:
     client_side = kubectl("apply", "-f", str(CRD), check=False, timeout=60)
     assert client_side.returncode != 0
     assert "metadata.annotations: Too long: may not be more than 262144 bytes" in client_side.stderr
+
+
+def test_unknown_field_of_a_built_in_is_rejected_by_strict_validation(kubectl) -> None:
+    typo = POD.format(name="typo", value="1").replace("    image: busybox", "    imagee: busybox")
+    result = kubectl("apply", "-f", "-", stdin=typo, check=False)
+    assert result.returncode != 0
+    assert ('Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+            'unknown field "spec.containers[1].imagee"') in result.stderr
