@@ -49,7 +49,7 @@ async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Clien
     problems: list[str] = []
     for batch in _batches(decided.actions):
         first = batch[0]
-        if isinstance(first, (plan.WriteStatus, plan.Emit)):
+        if isinstance(first, (plan.WriteStatus, plan.Emit, plan.Record)):
             continue
         try:
             await _run_batch(batch, jobset, api)
@@ -74,27 +74,23 @@ async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Clien
                            stale=True)
         except errors.APIError as error:
             return Outcome(error=f"status update failed: {error}", status_written=False, events_sent=sent)
-    if status is not None:
-        _count_transitions(jobset, status)
     for event in decided.of_type(plan.Emit):
         if event.after_status:
             sent += await emit(api, jobset, type_=event.type, reason=event.reason, message=event.message)
-            if event.reason.startswith("Restart") and event.reason.endswith("FailurePolicyAction"):
-                metrics.record_restart(rule=event.origin or event.reason)
+    for record in decided.of_type(plan.Record):
+        _record(jobset, record)
     return Outcome(error=None, status_written=status_written, events_sent=sent)
 
 
-def _count_transitions(jobset: dict[str, Any], status: dict[str, Any]) -> None:
-    """jobset_completed_total / jobset_failed_total when the written status newly finishes (spec §10.15)."""
-    def finished(conditions: Any, kind: str) -> bool:
-        return any(c.get("type") == kind and c.get("status") == "True" for c in conditions or [])
-
-    before = (jobset.get("status") or {}).get("conditions")
+def _record(jobset: dict[str, Any], record: plan.Record) -> None:
+    """A metric increment the planner decided, applied once its status write succeeded (spec §10.15)."""
     meta = jobset["metadata"]
-    if finished(status.get("conditions"), "Completed") and not finished(before, "Completed"):
+    if record.metric == "completed":
         metrics.record_completed(namespace=meta["namespace"], name=meta["name"])
-    if finished(status.get("conditions"), "Failed") and not finished(before, "Failed"):
+    elif record.metric == "failed":
         metrics.record_failed(namespace=meta["namespace"], name=meta["name"])
+    elif record.metric == "restart":
+        metrics.record_restart(rule=record.rule)
 
 
 def _batches(actions: Sequence[plan.Action]) -> list[list[plan.Action]]:
