@@ -60,6 +60,18 @@ class Typer:
             return "map", list(keys)
         return ("set", []) if list_type == "set" else ("atomic", [])
 
+    def key_defaults(self) -> dict[str, Any]:
+        """Defaults of list-map key fields of the items (a port's protocol is TCP when unset)."""
+        if self.schema is not None:
+            props = (self.schema.get("items") or {}).get("properties") or {}
+            return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
+        return {"protocol": "TCP"}
+
+    def element_key(self, item: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+        """The identity of a list-map item, unset key fields taking their defaults."""
+        defaults = self.key_defaults()
+        return {k: item[k] if k in item else defaults.get(k) for k in keys}
+
     def atomic_map(self) -> bool:
         """Whether this map is owned as a whole."""
         source = self.schema if self.schema is not None else self.info
@@ -100,7 +112,8 @@ def flatten(value: Any, typer: Typer, prefix: Path = ()) -> dict[Path, Any]:
         if kind == "map":
             for item in value:
                 if isinstance(item, dict):
-                    element = prefix + ("k:" + json.dumps({k: item.get(k) for k in keys}, separators=(",", ":")),)
+                    identity = typer.element_key(item, keys)
+                    element = prefix + ("k:" + json.dumps(identity, separators=(",", ":")),)
                     found[element + (".",)] = None
                     found.update(flatten({k: v for k, v in item.items() if k not in keys}, typer.item(), element))
             return found
@@ -178,8 +191,9 @@ def _merge(live: Any, applied: Any, typer: Typer, top: bool = False) -> Any:
         if kind == "map":
             merged_list = list(live)
             for item in applied:
+                identity = typer.element_key(item, keys)
                 at = next((n for n, old in enumerate(merged_list) if isinstance(old, dict)
-                           and all(old.get(k) == item.get(k) for k in keys)), None)
+                           and typer.element_key(old, keys) == identity), None)
                 if at is None:
                     merged_list.append(objectmeta.clone(item))
                 else:

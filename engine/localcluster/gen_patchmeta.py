@@ -28,6 +28,11 @@ KINDS = {
     "batch/v1/Job": "io.k8s.api.batch.v1.Job",
     "coordination.k8s.io/v1/Lease": "io.k8s.api.coordination.v1.Lease",
     "events.k8s.io/v1/Event": "io.k8s.api.events.v1.Event",
+    "rbac.authorization.k8s.io/v1/Role": "io.k8s.api.rbac.v1.Role",
+    "rbac.authorization.k8s.io/v1/RoleBinding": "io.k8s.api.rbac.v1.RoleBinding",
+    "rbac.authorization.k8s.io/v1/ClusterRole": "io.k8s.api.rbac.v1.ClusterRole",
+    "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "io.k8s.api.rbac.v1.ClusterRoleBinding",
+    "scheduling.k8s.io/v1/PriorityClass": "io.k8s.api.scheduling.v1.PriorityClass",
     "apiextensions.k8s.io/v1/CustomResourceDefinition":
         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
     "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":

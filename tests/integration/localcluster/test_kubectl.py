@@ -142,3 +142,22 @@ def test_unknown_field_of_a_built_in_is_rejected_by_strict_validation(kubectl) -
     assert result.returncode != 0
     assert ('Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
             'unknown field "spec.containers[1].imagee"') in result.stderr
+
+
+def test_server_side_apply_matches_list_items_whose_key_was_defaulted(kubectl) -> None:
+    service = """apiVersion: v1
+kind: Service
+metadata:
+  name: ported
+spec:
+  clusterIP: None
+  selector:
+    app: x1
+  ports:
+  - port: 80
+"""
+    kubectl("apply", "--server-side", "-f", "-", stdin=service)
+    kubectl("apply", "--server-side", "-f", "-", stdin=service.replace("app: x1", "app: z1"))
+    applied = kubectl.json("get", "service", "ported")
+    assert applied["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
+    assert applied["spec"]["selector"] == {"app": "z1"}
