@@ -36,15 +36,20 @@ class _RuleError(Exception):
     """A runtime error inside one rule on one element (CEL or patch)."""
 
 
-def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any]) -> decisions.Result:
-    """Run every rule of `compiled` against `inputs`; see the module docstring."""
-    return _Evaluation(compiled, inputs).run()
+def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any], *,
+             enforce_budget: bool = True) -> decisions.Result:
+    """Run every rule of `compiled` against `inputs`; see the module docstring.
+
+    `enforce_budget=False` (used by `jobset rules test`) ignores the wall-clock budget, so a
+    result never depends on how busy the machine is.
+    """
+    return _Evaluation(compiled, inputs, enforce_budget).run()
 
 
 class _Evaluation:
     """The mutable state of one evaluation; discarded at the end."""
 
-    def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any]) -> None:
+    def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any], enforce_budget: bool) -> None:
         pack = compiled.pack
         missing = [i.name for i in pack.inputs if i.required and inputs.get(i.name) is None]
         if missing:
@@ -56,7 +61,7 @@ class _Evaluation:
         self.bindings: dict[str, Any] = {i.name: inputs.get(i.name) for i in pack.inputs}
         if self.working is not None:
             self.bindings[pack.subject] = self.working.root
-        self.deadline = time.perf_counter() + pack.budget_ms / 1000
+        self.deadline = time.perf_counter() + pack.budget_ms / 1000 if enforce_budget else float("inf")
         self.activations: dict[tuple[int, str | None], tuple[evaluator.Activation, int]] = {}
         self.changed: dict[str, int] = {}  # name -> clock of its last new binding
         self.clock = 0
