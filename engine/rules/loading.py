@@ -30,6 +30,7 @@ class Loaded:
     problems: tuple[problems.Problem, ...]
     rejected: tuple[str, ...]  # names (or directories) of packs that did not load
     order: tuple[str, ...] = ()  # every pack name seen, loaded or rejected, in load order
+    replaced: tuple[documents.Pack, ...] = ()  # packs a later one of the same name replaced, latest first
 
 
 def builtin_directory() -> pathlib.Path:
@@ -68,6 +69,7 @@ def load(directories: Sequence[pathlib.Path]) -> Loaded:
     found: list[problems.Problem] = []
     rejected: list[str] = []
     order: dict[str, None] = {}
+    replaced: list[documents.Pack] = []
     for layer, directory in enumerate(directories):
         if not directory.is_dir():
             found.append(problems.Problem(str(directory), 1, 1, "rules directory does not exist"))
@@ -80,9 +82,11 @@ def load(directories: Sequence[pathlib.Path]) -> Loaded:
             if pack is None:
                 rejected.append(name)  # an earlier pack of that name stays
             else:
+                if pack.name in packs:
+                    replaced.insert(0, packs[pack.name])
                 packs[pack.name] = dataclasses.replace(pack, layer=layer)  # same name: replaced in its slot
     ordered = tuple(packs[name] for name in order if name in packs)
-    return Loaded(ordered, tuple(found), tuple(rejected), tuple(order))
+    return Loaded(ordered, tuple(found), tuple(rejected), tuple(order), tuple(replaced))
 
 
 def _name_of(pack_dir: pathlib.Path) -> str:

@@ -64,11 +64,21 @@ class Registry:
             fresh = {pack.name: self._compile(pack, previous, found) for pack in loaded.packs}
             active = []
             for name in loaded.order:
-                compiled = fresh.get(name) or previous.get(name)  # a failed pack keeps its last version
+                # a pack that fails keeps its last version; else the one it was to replace, if that compiles
+                compiled = fresh.get(name) or previous.get(name) or self._fallback(name, loaded, previous)
                 if compiled is not None:
                     active.append(compiled)
             self._snapshot = Snapshot(tuple(active))
             return found
+
+    def _fallback(self, name: str, loaded: loading.Loaded, previous: Snapshot) -> compiling.CompiledPack | None:
+        """The latest replaced pack called `name` that compiles (its problems were reported)."""
+        for pack in loaded.replaced:
+            if pack.name == name:
+                compiled = self._compile(pack, previous, [])
+                if compiled is not None:
+                    return compiled
+        return None
 
     def _compile(self, pack: documents.Pack, previous: Snapshot,
                  found: list[problems.Problem]) -> compiling.CompiledPack | None:

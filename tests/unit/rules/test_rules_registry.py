@@ -113,3 +113,15 @@ def test_bad_directories_and_files_are_problems_not_crashes(tmp_path: pathlib.Pa
 
 def test_builtin_directory_is_beside_the_engine_package() -> None:
     assert loading.builtin_directory() == pathlib.Path(__file__).resolve().parents[3] / "rules"
+
+
+def test_an_operator_pack_that_fails_to_compile_leaves_the_builtin_in_force_3(
+        tmp_path: pathlib.Path, write_pack: WritePack, backend: evaluator.Backend) -> None:
+    builtin, extra = tmp_path / "builtin", tmp_path / "extra"
+    write_pack("a-pack", LABEL.format(key="a", value="builtin"), root=builtin)
+    write_pack("a-pack", LABEL.format(key="a", value="operator").replace('value: "operator"', 'valueExpression: "nope"'),
+               version="2.0.0", root=extra)
+    active = registry.Registry(backend)
+    found = active.load([builtin, extra])
+    assert [p.message for p in found] == ["undeclared reference to 'nope'"]
+    assert [p.pack.id for p in active.snapshot.packs] == ["a-pack@1.0.0"]
