@@ -10,11 +10,10 @@ Must not import: anything in `engine` outside `localcluster`.
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 from typing import Any
 
 from engine.localcluster import clock as clocks, errors
-from engine.localcluster.sim import (disruption, informer, jobcontroller, jobdriver,
+from engine.localcluster.sim import (disruption, informer, jobdriver, jobpolicy,
                                      kubeletdriver, scenario as scenarios, schedulerdriver,
                                      topology)
 
@@ -76,7 +75,7 @@ async def start_simulation(api: Any, clock: clocks.Clock, *, nodes: list[dict[st
     jobs = informer.Informer(api, "batch/v1/jobs")
     node_source = informer.Informer(api, "v1/nodes")
     namespaces = informer.Informer(api, "v1/namespaces")
-    settings = jobcontroller.Settings(backoff_base=backoff_base, backoff_cap=backoff_cap)
+    settings = jobpolicy.Settings(backoff_base=backoff_base, backoff_cap=backoff_cap)
     simulation = Simulation(
         api=api, clock=clock, informers=[namespaces, node_source, jobs, pods],
         jobs=jobdriver.JobDriver(api, clock, jobs, pods, settings),

@@ -29,14 +29,6 @@ MAX_FAILED_INDEXES = ("MaxFailedIndexesExceeded",
 FAILED_INDEXES = ("FailedIndexes", "Job has failed indexes")
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Tunables: the pod re-creation back-off base and cap, in seconds."""
-
-    backoff_base: float = 10.0
-    backoff_cap: float = 360.0
-
-
 @dataclasses.dataclass
 class Plan:
     """What to do for one Job, in order: create; delete (releasing the tracking finalizer
@@ -70,7 +62,7 @@ def is_finished(job: Mapping[str, Any]) -> bool:
 
 
 def decide(job: Mapping[str, Any], pods: list[Mapping[str, Any]], *, now: datetime.datetime,
-           settings: Settings = Settings()) -> Plan:
+           settings: jobpolicy.Settings = jobpolicy.Settings()) -> Plan:
     """The next step for `job`, whose pods (controlled by it) are `pods`."""
     if is_finished(job):
         return Plan(release=[dict(p) for p in pods if jobpods.has_finalizer(p)])

@@ -14,7 +14,7 @@ import collections
 from typing import Any
 
 from engine.localcluster import clock as clocks, errors
-from engine.localcluster.sim import (events, informer, jobcontroller, jobpods, podstate,
+from engine.localcluster.sim import (events, informer, jobcontroller, jobpods, jobpolicy, podstate,
                                      workqueue)
 
 JOBS = "batch/v1/jobs"
@@ -27,7 +27,7 @@ class JobDriver:
     """The Job controller loop on the server's event loop."""
 
     def __init__(self, api: Any, clock: clocks.Clock, jobs: informer.Informer,
-                 pods: informer.Informer, settings: jobcontroller.Settings,
+                 pods: informer.Informer, settings: jobpolicy.Settings,
                  *, workers: int = 8) -> None:
         self.api = api
         self.clock = clock

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from engine.localcluster.sim import jobpods, jobpolicy, podstate
-
-if TYPE_CHECKING:
-    from engine.localcluster.sim import jobcontroller
 
 
 @dataclasses.dataclass
@@ -31,7 +28,7 @@ class Manage:
 
 def manage(job: Mapping[str, Any], pods: list[Mapping[str, Any]], succeeded_indexes: set[int],
            failed_indexes: set[int], *, succeeded: int, now: datetime.datetime,
-           settings: "jobcontroller.Settings") -> Manage:
+           settings: jobpolicy.Settings) -> Manage:
     """Create or delete pods so the Job runs as many as it should."""
     spec = job.get("spec", {})
     active = [p for p in pods if podstate.is_active(p)]
@@ -68,7 +65,7 @@ def _replacement_waits(spec: Mapping[str, Any], pods: list[Mapping[str, Any]]) -
 
 def _indexed(job: Mapping[str, Any], pods: list[Mapping[str, Any]],
              active: list[Mapping[str, Any]], closed: set[int], parallelism: int,
-             waiting: int, now: datetime.datetime, settings: "jobcontroller.Settings") -> Manage:
+             waiting: int, now: datetime.datetime, settings: jobpolicy.Settings) -> Manage:
     completions = int(job.get("spec", {}).get("completions") or 0)
     result = Manage()
     kept: dict[int, Mapping[str, Any]] = {}
@@ -109,7 +106,7 @@ def _indexed(job: Mapping[str, Any], pods: list[Mapping[str, Any]],
 
 
 def _index_history(job: Mapping[str, Any], history: list[Mapping[str, Any]],
-                   now: datetime.datetime, settings: "jobcontroller.Settings",
+                   now: datetime.datetime, settings: jobpolicy.Settings,
                    ) -> tuple[int, int, float]:
     """(failure count, ignored count, back-off left) for the next pod of one index."""
     failures = ignored = 0
@@ -130,7 +127,7 @@ def _index_history(job: Mapping[str, Any], history: list[Mapping[str, Any]],
 
 
 def _global_backoff(job: Mapping[str, Any], pods: list[Mapping[str, Any]],
-                    now: datetime.datetime, settings: "jobcontroller.Settings") -> float:
+                    now: datetime.datetime, settings: jobpolicy.Settings) -> float:
     """Back-off left after the counted failures that followed the last success."""
     successes = [jobpolicy.finished_at(p) for p in pods if podstate.phase(p) == "Succeeded"]
     since = max(successes) if successes else ""

@@ -116,6 +116,14 @@ def match_success_policy(job: Mapping[str, Any], succeeded: set[int]) -> str | N
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Tunables of the Job controller: the pod re-creation back-off base and cap, in seconds."""
+
+    backoff_base: float = 10.0
+    backoff_cap: float = 360.0
+
+
 def backoff_seconds(failures: int, *, base: float, cap: float) -> float:
     """Delay before re-creating a pod after `failures` consecutive failures (0 when none)."""
     if failures <= 0:

@@ -43,7 +43,7 @@ def finish(pod: dict[str, Any], phase: str, at: datetime.datetime, code: int = 0
 
 def run(j: dict[str, Any], pods: list[dict[str, Any]], at: datetime.datetime,
         **settings: float) -> jobcontroller.Plan:
-    plan = jobcontroller.decide(j, pods, now=at, settings=jobcontroller.Settings(**settings))
+    plan = jobcontroller.decide(j, pods, now=at, settings=jobpolicy.Settings(**settings))
     if plan.status is not None:
         j["status"] = plan.status
     released = {p["metadata"]["uid"] for p in plan.release + plan.delete}
