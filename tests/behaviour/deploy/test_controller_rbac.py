@@ -3,7 +3,8 @@
 `jobset controller` starts with the Deployment's own arguments and the shipped Configuration
 (ports moved to free loopback ones), against the embedded control plane with the simulated
 cluster, through a proxy that records every request. It runs JobSets that make it create,
-restart, delete, write statuses and events, take the lease and inject the webhook CA bundle.
+restart, delete, write statuses and events, place Pods exclusively, take the lease and inject
+the webhook CA bundle.
 Each recorded request must be granted by the ClusterRole, or by the Role inside its namespace.
 """
 
@@ -86,14 +87,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def eventually(check: Any, what: str, timeout: float = 60.0) -> Any:
+def eventually(check: Any, what: str, timeout: float = 60.0, state: Any = None) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f":\n{state()}" if state else ""))
 
 
 def http_ok(url: str) -> bool:
@@ -129,7 +130,7 @@ def finished(kubectl: harness.Kubectl) -> bool:
     names = {item["metadata"]["name"]: item for item in listed}
     if "with-ttl-and-claims" in names:  # deleted by its TTL once finished
         return False
-    return all(item.get("status", {}).get("terminalState") for item in names.values()) and len(names) == 2
+    return all(item.get("status", {}).get("terminalState") for item in names.values()) and len(names) == 3
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +164,8 @@ def run(docs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) ->
                                for item in json.loads(kubectl("get", kind, "-o", "json").stdout)["items"]
                                for hook in item["webhooks"]), "the CA bundle injected")
         kubectl("apply", "-n", "default", "-f", str(SIMPLE), "-f", str(SCENARIO))
-        eventually(lambda: finished(kubectl), "the JobSets to finish", timeout=90)
+        eventually(lambda: finished(kubectl), "the JobSets to finish", timeout=90,
+                   state=lambda: kubectl("get", "jobsets,jobs,pods", "-n", "default", "-o", "wide").stdout)
         probes = {path: http_ok(f"{health}/{path}") for path in ("healthz", "readyz")}
         jobsets = json.loads(kubectl("get", "jobsets", "-n", "default", "-o", "json").stdout)["items"]
         process.send_signal(signal.SIGTERM)
@@ -198,11 +200,12 @@ def test_the_scenario_exercised_the_controller(run: dict[str, Any]) -> None:
     restarted = run["jobsets"]["restarted"]
     assert restarted["status"]["restarts"] >= 1
     assert run["jobsets"]["simple"]["status"]["terminalState"] == "Completed"
+    assert run["jobsets"]["placed"]["status"]["terminalState"] == "Completed"
     seen = {(a.group, a.resource, a.verb) for a in recorded(run)[0]}
     for needed in [("batch", "jobs", "create"), ("batch", "jobs", "delete"), ("batch", "jobs", "watch"),
                    ("jobset.x-k8s.io", "jobsets/status", "update"), ("jobset.x-k8s.io", "jobsets", "delete"),
                    ("", "services", "create"), ("", "persistentvolumeclaims", "create"), ("", "events", "create"),
-                   ("", "pods", "watch"), ("coordination.k8s.io", "leases", "update"),
+                   ("", "pods", "watch"), ("", "nodes", "get"), ("coordination.k8s.io", "leases", "update"),
                    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update")]:
         assert needed in seen, f"the run never made a {needed} request"
 
