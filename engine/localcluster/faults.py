@@ -74,6 +74,8 @@ class Faults:
 
     def take(self, verb: str, key: str, plural: str, namespace: str | None, name: str | None) -> list[Rule]:
         """The rules that apply to this request, using up one of their `times`."""
+        if not self._rules:
+            return []
         taken = []
         with self._lock:
             for rule in list(self._rules):

@@ -97,3 +97,21 @@ def test_printer_columns_with_filter_and_date(kubectl, api_client) -> None:
     cells = lines[1].split()
     assert cells[:4] == ["split", "Completed", "2", "True"]
     assert cells[-1].endswith("s")
+
+
+def test_kubectl_applies_a_jobset_twice_client_and_server_side(kubectl) -> None:
+    manifest = yaml.safe_dump(_jobset("applied"))
+    kubectl("apply", "-f", "-", stdin=manifest)
+    relabelled = _jobset("applied")
+    relabelled["metadata"]["labels"] = {"team": "ml"}
+    assert "configured" in kubectl("apply", "-f", "-", stdin=yaml.safe_dump(relabelled)).stdout
+    assert kubectl.json("get", "jobset", "applied")["metadata"]["labels"] == {"team": "ml"}
+    kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump(_jobset("ssa-applied")))
+    suspended = _jobset("ssa-applied", suspend=True)
+    kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump(suspended))
+    assert kubectl.json("get", "jobset", "ssa-applied")["spec"]["suspend"] is True
+
+
+def test_kubectl_explain_reads_the_published_schema(kubectl) -> None:
+    explained = kubectl("explain", "jobsets.spec.replicatedJobs.replicas").stdout
+    assert "replicas" in explained.lower() and "integer" in explained
