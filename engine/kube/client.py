@@ -48,7 +48,7 @@ class Client:
         self.connection = conn
         self._bucket = ratelimit.TokenBucket(qps=conn.qps, burst=conn.burst)
         self._session = aiohttp.ClientSession(
-            base_url=conn.host, headers=conn.headers(), json_serialize=json.dumps,
+            headers=conn.headers(), json_serialize=json.dumps,
             connector=aiohttp.TCPConnector(limit=256, ssl=conn.ssl_context if conn.ssl_context else False),
         )
 
@@ -147,7 +147,8 @@ class Client:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
         try:
             path = resource.path(namespace=namespace)
-            async with self._session.get(path, params=params, timeout=timeout, headers=self._auth()) as response:
+            async with self._session.get(self._url(path), params=params, timeout=timeout,
+                                         headers=self._auth()) as response:
                 if response.status >= 400:
                     raise await _error(response)
                 async for line in _lines(response.content):
@@ -158,6 +159,10 @@ class Client:
                     yield event["type"], event["object"]
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise errors.TransportError(f"watch {resource.plural}: {error!r}") from error
+
+    def _url(self, path: str) -> str:
+        """The server address may carry a path prefix (API proxies): keep it."""
+        return self.connection.host + path
 
     def _auth(self) -> dict[str, str]:
         authorization = self.connection.authorization()
@@ -193,7 +198,7 @@ class Client:
         if data is not None:
             headers["Content-Type"] = content_type
         try:
-            async with self._session.request(method, path, params=params, data=data, headers=headers,
+            async with self._session.request(method, self._url(path), params=params, data=data, headers=headers,
                                              timeout=_REQUEST_TIMEOUT) as response:
                 if response.status >= 400:
                     raise await _error(response)

@@ -16,9 +16,20 @@ Poll = Callable[..., Awaitable[None]]  # the eventually fixture
 CONFIGMAPS = resources.Resource("", "v1", "configmaps", "ConfigMap")
 
 
+async def ready_status(mgr: manager.Manager, timeout: float = 5.0) -> int:
+    """The first 200 of `/readyz` within `timeout`, else the last status seen."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(f"http://127.0.0.1:{mgr.health_port}/readyz") as response:
+                if response.status == 200 or asyncio.get_running_loop().time() > deadline:
+                    return response.status
+            await asyncio.sleep(0.02)
+
+
 def build(api: client.Client, namespace: str, identity: str, seen: list[tuple[str, str]]) -> manager.Manager:
     election = leaderelection.Settings(name="mgr-lock", namespace=namespace, identity=identity,
-                                       lease_duration=1.0, renew_deadline=0.6, retry_period=0.1)
+                                       lease_duration=2.0, renew_deadline=1.5, retry_period=0.1)
     options = manager.Options(health_address="127.0.0.1:0", metrics_address="127.0.0.1:0",
                               leader_election=election, shutdown_timeout=2.0)
     mgr = manager.Manager(client=api, options=options)
@@ -53,9 +64,7 @@ def test_only_the_leader_reconciles_and_a_standby_takes_over(cluster: server.Run
             await eventually(lambda: seen == [("first", "one")])
             run_second = asyncio.create_task(second.run(stop_second))
             await eventually(lambda: second.health_port is not None)
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"http://127.0.0.1:{second.health_port}/readyz") as response:
-                    standby_ready = response.status  # a standby serves its probes and is ready
+            standby_ready = await ready_status(second)  # a standby serves its probes and becomes ready
             await api.create(CONFIGMAPS, configmap("two", namespace))
             await eventually(lambda: ("first", "two") in seen)
             stop_first.set()
@@ -84,11 +93,10 @@ def test_a_lost_lease_stops_the_controllers_and_ends_the_manager_spec_14_3(
             mgr = build(api, namespace, "solo", seen)
             running = asyncio.create_task(mgr.run(asyncio.Event()))
             await eventually(lambda: mgr.is_leader)
-            lease = await api.get(resources.LEASES, "mgr-lock", namespace=namespace)
-            lease["spec"].update(holderIdentity="intruder", leaseDurationSeconds=30)
-            await api.update(resources.LEASES, lease)
+            takeover = {"spec": {"holderIdentity": "intruder", "leaseDurationSeconds": 30}}
+            await api.patch(resources.LEASES, "mgr-lock", takeover, namespace=namespace)
             with pytest.raises(leaderelection.LeadershipLost):
-                await asyncio.wait_for(running, 3)
+                await asyncio.wait_for(running, 5)
             await api.create(CONFIGMAPS, configmap("late", namespace))
             await asyncio.sleep(0.2)
         finally:
