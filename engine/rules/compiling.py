@@ -11,9 +11,9 @@ Then, for speed, pack variables up to MAX_INLINED_VARIABLE characters are inline
 (parenthesised) into the variables after them and into every rule without `forEach`: a CEL
 activation converts a value the first time an expression reads it, so a variable holding a
 large value would be converted back and forth in every new activation, and each level of
-variables needs a new one. Longer variables, and those `forEach` rules read, stay bound:
-evaluated once per evaluation, by dependency level; so do, in patch phases, variables that
-read the subject (they see it as given, not as patched). When a definition is shadowed by a
+variables needs a new one. In patch phases, variables that read the subject are inlined
+into variables only (rules must see them as given, not as patched). Variables that rules
+still read by name are evaluated once per evaluation, by dependency level. When a definition is shadowed by a
 comprehension variable, an expression grows past MAX_INLINED characters or does not
 compile, the pack keeps all its variables bound.
 Called by: `engine.rules.registry`, `engine.rules.testing`, `jobset rules lint`.
@@ -224,24 +224,36 @@ def _inlined(pack: documents.Pack, rules: tuple[CompiledRule, ...],
     inputs = tuple(i.name for i in pack.inputs)
     names = inputs + tuple(v.name for v in pack.variables)
     environment = backend.environment(names, limits=INLINED_LIMITS)
-    definitions: dict[str, str] = {}  # the variables that are inlined
-    sources: dict[str, str] = {}  # every variable, the inlined ones substituted
+    into_variables: dict[str, str] = {}  # small variables, inlined into later variables
+    into_rules: dict[str, str] = {}  # those of them also inlined into rules without forEach
+    sources: dict[str, str] = {}  # every variable, with the small ones before it inlined
     try:
         for variable in pack.variables:
-            source = sources[variable.name] = _inline(variable.expression, definitions)
-            # in patch phases a variable sees the subject as given: one that reads it stays bound
-            frozen = pack.phase.effect == "patch" and pack.subject in references.names_read(source)
-            if len(source) <= MAX_INLINED_VARIABLE and not frozen:
-                definitions[variable.name] = source
-        rules = tuple(rule if rule.selector is not None else _inline_rule(rule, definitions, environment)
+            source = sources[variable.name] = _inline(variable.expression, into_variables)
+            if len(source) <= MAX_INLINED_VARIABLE:
+                into_variables[variable.name] = source
+                # in patch phases a variable sees the subject as given: rules read it bound
+                if not (pack.phase.effect == "patch" and pack.subject in references.names_read(source)):
+                    into_rules[variable.name] = source
+        rules = tuple(rule if rule.selector is not None else _inline_rule(rule, into_rules, environment)
                       for rule in rules)
-        bound = {name for rule in rules if rule.selector is not None for name in rule.reads} | (
-            sources.keys() - definitions.keys())
+        bound = _closure({name for rule in rules for name in rule.reads if name in sources}, sources)
         variables = [(v.name, environment.compile(sources[v.name]), frozenset(references.names_read(sources[v.name])))
                      for v in pack.variables if v.name in bound]
     except (references.ShadowedError, evaluator.CelCompileError):
         return None
     return CompiledPack(pack, backend.name, names, environment, _by_level(variables), rules)
+
+
+def _closure(names: set[str], sources: dict[str, str]) -> set[str]:
+    """`names` plus every variable their sources read, transitively."""
+    pending, found = list(names), set(names)
+    while pending:
+        for read in references.names_read(sources[pending.pop()]):
+            if read in sources and read not in found:
+                found.add(read)
+                pending.append(read)
+    return found
 
 
 def _by_level(variables: list[tuple[str, evaluator.Program, frozenset[str]]]

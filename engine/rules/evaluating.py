@@ -252,8 +252,10 @@ class _Evaluation:
             if operation.path_program is not None:
                 tokens = _pointer(_evaluate(operation.path_program, activation, "pathExpression"))
             value = operation.value
-            if operation.value_program is not None:
+            if operation.value_program is not None:  # a fresh value: handed over as it is
                 value = _evaluate(operation.value_program, activation, "valueExpression")
+            elif isinstance(value, (dict, list)):  # the pack's literal: the subject gets a copy
+                value = patching.copy_json(value)
             planned.append((operation.op, base + tuple(tokens or ()), value))
         done: list[decisions.Operation] = []
         try:

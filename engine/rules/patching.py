@@ -3,7 +3,9 @@
 Owns: `Working` (the subject being patched in one evaluation, copied once on creation),
 its `add`/`replace`/`remove`/`merge` (docs/rule-packs.md §2.5), `PatchError`, `pointer` and
 `copy_json`. Each method returns the absolute operations it performed, parents it created
-first, each tagged with its origin.
+first, each tagged with its origin. `Working` takes ownership of the values it is given
+(it inserts them as they are; callers pass copies of data they keep) and records a copy
+of each in its operations, since later operations may change the inserted value.
 Called by: `engine.rules.evaluating`.
 Must not import: anything in `engine` but `engine.rules.decisions`.
 """
@@ -42,15 +44,15 @@ class Working:
     def add(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
         """RFC 6902 add; missing parent objects are created (each as its own add)."""
         if not tokens:
-            self.root = copy_json(value)
+            self.root = value
             return [decisions.Operation("add", "", copy_json(value), origin)]
         created: list[decisions.Operation] = []
         parent = self._parent(tokens, create=created, origin=origin)
         key = tokens[-1]
         if isinstance(parent, dict):
-            parent[str(key)] = copy_json(value)
+            parent[str(key)] = value
         elif isinstance(parent, list):
-            parent.insert(_list_index(parent, key, tokens, insert=True), copy_json(value))
+            parent.insert(_list_index(parent, key, tokens, insert=True), value)
         else:
             raise PatchError(f"cannot add at {pointer(tokens)}: parent is not an object or a list")
         return created + [decisions.Operation("add", pointer(tokens), copy_json(value), origin)]
@@ -58,14 +60,14 @@ class Working:
     def replace(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
         """RFC 6902 replace; the target must exist."""
         if not tokens:
-            self.root = copy_json(value)
+            self.root = value
         else:
             parent = self._parent(tokens)
             key = tokens[-1]
             if isinstance(parent, dict) and str(key) in parent:
-                parent[str(key)] = copy_json(value)
+                parent[str(key)] = value
             elif isinstance(parent, list):
-                parent[_list_index(parent, key, tokens, insert=False)] = copy_json(value)
+                parent[_list_index(parent, key, tokens, insert=False)] = value
             else:
                 raise PatchError(f"cannot replace {pointer(tokens)}: it does not exist")
         return [decisions.Operation("replace", pointer(tokens), copy_json(value), origin)]

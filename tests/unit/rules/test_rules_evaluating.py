@@ -318,3 +318,16 @@ rules:
   - {name: record, patch: [{op: add, path: /spec/label, valueExpression: "label"}]}
 """)
     assert evaluating.evaluate(pack, {"object": jobset()}).subject["spec"]["label"] == "network-added"
+
+
+def test_literal_values_of_a_pack_are_never_changed_by_later_patches(compiled: Compiled) -> None:
+    pack = compiled("p", "phase: default\n" + INPUTS + """\
+rules:
+  - {name: base, patch: [{op: add, path: /spec/network, value: {labels: {a: "1"}}}]}
+  - {name: more, patch: [{op: add, path: /spec/network/labels/b, value: "2"}]}
+""")
+    first = evaluating.evaluate(pack, {"object": jobset()})
+    second = evaluating.evaluate(pack, {"object": jobset()})
+    assert first.subject["spec"]["network"] == second.subject["spec"]["network"] == {"labels": {"a": "1", "b": "2"}}
+    assert first.operations[0].value == {"labels": {"a": "1"}}
+    assert pack.pack.rules[0].patch[0].value == {"labels": {"a": "1"}}

@@ -58,12 +58,13 @@ def test_add_creates_parents_and_inserts_into_lists() -> None:
     assert subject.root["a"]["b"] == [0, 1, 2, 3]
 
 
-def test_added_values_are_copies() -> None:
+def test_values_are_handed_over_and_operations_record_them_as_they_were() -> None:
     subject = working()
     value = {"k": [1]}
     done = subject.add(("v",), value, "o")
     subject.add(("v", "k", "-"), 2, "o")
-    assert value == {"k": [1]} and done[0].value == {"k": [1]}
+    assert subject.root["v"] is value and value == {"k": [1, 2]}
+    assert done[0].value == {"k": [1]}
 
 
 @pytest.mark.parametrize(("call", "message"), [
