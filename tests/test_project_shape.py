@@ -42,3 +42,11 @@ def test_layers_are_kept() -> None:
     done = subprocess.run([str(linter)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_test_module_basenames_are_unique() -> None:
+    """Test folders have no __init__.py, so pytest needs every test module's file name to be unique."""
+    seen: dict[str, pathlib.Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path} has the same file name as {seen[path.name]}"
+        seen[path.name] = path
