@@ -37,7 +37,8 @@ def kustomize() -> str:
 
 def documents(text: str) -> list[dict[str, Any]]:
     """The non-empty YAML documents of `text`."""
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the CRD is 12k lines
+    return [doc for doc in yaml.load_all(text, Loader=loader) if doc]
 
 
 def find(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
