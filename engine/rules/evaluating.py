@@ -1,10 +1,12 @@
 """`evaluate(compiled_pack, inputs) -> decisions.Result`: one pack, one request, no I/O.
 
 Owns: the evaluation semantics of docs/rule-packs.md §2: inputs bound (absent ones to null),
-variables once per evaluation, rules in order, forEach matches in document order, `when`,
-then the phase's effect (patch, assert/assertions, action), allMatch/firstMatch,
-failurePolicy for runtime errors, and a wall-clock budget checked between rules and
-between forEach elements. The subject is copied once per evaluation, only when patched.
+bound variables once per evaluation (by dependency level; the others were inlined at
+compile time), rules in order, forEach matches in document order (batched in read-only
+phases, see `batching`), `when`, then the phase's effect (patch, assert/assertions,
+action), allMatch/firstMatch, failurePolicy for runtime errors, and a wall-clock budget
+checked between rules and between forEach elements. The subject is copied once per
+evaluation, only when patched; activations are reused while nothing they read changed.
 Called by: `engine.rules.registry` (`evaluate_phase`), `engine.rules.testing`, the webhook,
 lint and the planner (through the registry).
 Must not import: any I/O; `model`, `kube`, `webhook`, `planner`.
@@ -238,7 +240,7 @@ class _Evaluation:
                 activation: evaluator.Activation) -> tuple[Outcome, str]:
         if self.patches:
             return self._patch(rule, match, activation)
-        if rule.action_params or rule.rule.action is not None:
+        if rule.rule.action is not None:
             return self._action(rule, activation)
         return self._assert(rule, match, activation)
 
