@@ -242,7 +242,8 @@ def apply(rt: resources.ResourceType, current: dict[str, Any], applied: dict[str
     entries = _entries(current)
     conflicts: list[tuple[str, Path]] = []
     for entry in entries:
-        if (entry.get("manager"), entry.get("operation")) == (manager, "Apply") or entry.get("subresource") != subresource:
+        own_apply = (entry.get("manager"), entry.get("operation")) == (manager, "Apply")
+        if own_apply or entry.get("subresource") != subresource:
             continue
         owned = from_fields_v1(entry.get("fieldsV1") or {})
         for path in owned & applied_paths.keys():

@@ -166,7 +166,7 @@ class Deletion:
         rt = self._api.catalogue.lookup(ref[0])
         meta = dict(owner["metadata"])
         meta["finalizers"] = [f for f in meta["finalizers"] if f != FOREGROUND]
-        await self._api.replace(rt, owner, {**owner, "metadata": meta}, None, None)
+        await self._api.replace(rt, owner, objectmeta.clone({**owner, "metadata": meta}), None, None)
 
     async def _orphan(self, owner_uid: str) -> None:
         for key, _namespace, _name in sorted(self._dependents.get(owner_uid, set())):
@@ -181,7 +181,7 @@ class Deletion:
         meta = {**obj["metadata"], "ownerReferences": refs}
         if not refs:
             del meta["ownerReferences"]
-        await self._api.replace(rt, obj, {**obj, "metadata": meta}, None, None)
+        await self._api.replace(rt, obj, objectmeta.clone({**obj, "metadata": meta}), None, None)
 
     async def _empty_namespace(self, namespace: str) -> None:
         while True:

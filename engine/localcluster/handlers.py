@@ -206,7 +206,8 @@ class Handlers:
             raise errors.bad_request(f'Invalid dry run value: dryRun: Unsupported value: "{dry_run[0]}"')
         manager = query.get("fieldManager") or admission.field_manager_from_agent(request.headers.get("User-Agent", ""))
         force = query.get("force", "false") in ("true", "1")
-        return api_module.Options(field_manager=manager, field_validation=validation, dry_run=bool(dry_run), force=force)
+        return api_module.Options(field_manager=manager, field_validation=validation, dry_run=bool(dry_run),
+                                  force=force)
 
     async def _create(self, request: web.Request, target: Target) -> web.StreamResponse:
         if target.subresource == "binding" and target.rt.key == "v1/pods":
@@ -253,7 +254,8 @@ class Handlers:
             raise errors.bad_request("the body of a DELETE must be DeleteOptions")
         opts = self._options(request, body)
         propagation = request.query.get("propagationPolicy") or body.get("propagationPolicy")
-        if propagation is None and (body.get("orphanDependents") is True or request.query.get("orphanDependents") == "true"):
+        orphan = body.get("orphanDependents") is True or request.query.get("orphanDependents") == "true"
+        if propagation is None and orphan:
             propagation = "Orphan"
         grace = body.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
         grace = None if grace is None else _int(str(grace), "gracePeriodSeconds")

@@ -248,7 +248,8 @@ def _merge_list(original: Any, patch: list[Any], info: dict[str, Any]) -> list[A
     for item in patch:
         if not isinstance(item, dict):
             raise errors.bad_request(f"error decoding patch: list items with merge key {key!r} must be objects")
-        position = next((n for n, o in enumerate(original) if isinstance(o, dict) and o.get(key) == item.get(key)), None)
+        position = next((n for n, o in enumerate(original)
+                         if isinstance(o, dict) and o.get(key) == item.get(key)), None)
         if item.get("$patch") == "delete":
             if position is not None:
                 original.pop(position)

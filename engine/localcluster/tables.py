@@ -18,7 +18,12 @@ from typing import Any, Callable
 from engine.localcluster import resources
 
 Column = tuple[str, str, int, Callable[[dict[str, Any], datetime.datetime], Any]]
-_TOKEN = re.compile(r"""\.\.?([A-Za-z0-9_$-]+)|\[(\*|-?\d+)\]|\[\?\(@((?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|(\S+?))\)\]|\['([^']+)'\]""")
+_TOKEN = re.compile(r"""\.\.?([A-Za-z0-9_$-]+)            # .field
+                       |\[(\*|-?\d+)\]                     # [*] or [n]
+                       |\[\?\(@((?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*  # [?(@.a.b == ...)]
+                          (?:"([^"]*)"|'([^']*)'|(\S+?))\)\]
+                       |\['([^']+)'\]                       # ['field']
+                    """, re.X)
 
 
 def human_duration(seconds: float) -> str:
@@ -76,8 +81,8 @@ def jsonpath(obj: Any, path: str) -> list[Any]:
         for value in current:
             if field is not None and isinstance(value, dict) and field in value:
                 following.append(value[field])
-            elif index == "*":
-                following.extend(value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [])
+            elif index == "*" and isinstance(value, (list, dict)):
+                following.extend(value if isinstance(value, list) else list(value.values()))
             elif index is not None and isinstance(value, list) and -len(value) <= int(index) < len(value):
                 following.append(value[int(index)])
             elif filter_path is not None and isinstance(value, list):
@@ -159,34 +164,65 @@ def _created(o: dict[str, Any], now: datetime.datetime) -> str:
     return _age(o["metadata"].get("creationTimestamp"), now)
 
 
+def _field(*path: str, default: Any = "") -> Callable[[dict[str, Any], datetime.datetime], Any]:
+    """A cell reading a nested field."""
+    def cell(o: dict[str, Any], _now: datetime.datetime) -> Any:
+        value: Any = o
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return default if value in (None, "") else value
+    return cell
+
+
+def _restarts(pod: dict[str, Any], _now: datetime.datetime) -> str:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return str(sum(c.get("restartCount", 0) for c in statuses))
+
+
+def _completions(job: dict[str, Any], _now: datetime.datetime) -> str:
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    wanted = spec.get("completions") if spec.get("completions") is not None else 1
+    return f"{status.get('succeeded', 0)}/{wanted}"
+
+
+def _roles(node: dict[str, Any], _now: datetime.datetime) -> str:
+    prefix = "node-role.kubernetes.io/"
+    roles = sorted(k[len(prefix):] for k in node["metadata"].get("labels") or {} if k.startswith(prefix))
+    return ",".join(roles) or "<none>"
+
+
+def _last_seen(event: dict[str, Any], now: datetime.datetime) -> str:
+    return _age(event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp"), now)
+
+
+def _data_count(o: dict[str, Any], _now: datetime.datetime) -> int:
+    return len(o.get("data") or {}) + len(o.get("binaryData") or {})
+
+
+_NAME: Column = ("Name", "string", 0, _name)
+_AGE: Column = ("Age", "string", 0, _created)
 _BUILTIN: dict[str, list[Column]] = {
-    "v1/pods": [("Name", "string", 0, _name), ("Ready", "string", 0, lambda o, n: _pod_ready(o)),
-                ("Status", "string", 0, lambda o, n: _pod_status(o)),
-                ("Restarts", "string", 0, lambda o, n: str(sum(c.get("restartCount", 0) for c in (o.get("status") or {}).get("containerStatuses") or []))),
-                ("Age", "string", 0, _created),
-                ("IP", "string", 1, lambda o, n: (o.get("status") or {}).get("podIP") or "<none>"),
-                ("Node", "string", 1, lambda o, n: (o.get("spec") or {}).get("nodeName") or "<none>")],
-    "batch/v1/jobs": [("Name", "string", 0, _name), ("Status", "string", 0, lambda o, n: _job_status(o)),
-                      ("Completions", "string", 0, lambda o, n: f"{(o.get('status') or {}).get('succeeded', 0)}/{(o.get('spec') or {}).get('completions', 1) if (o.get('spec') or {}).get('completions') is not None else 1}"),
-                      ("Duration", "string", 0, _job_duration), ("Age", "string", 0, _created)],
-    "v1/services": [("Name", "string", 0, _name), ("Type", "string", 0, lambda o, n: (o.get("spec") or {}).get("type", "ClusterIP")),
-                    ("Cluster-IP", "string", 0, lambda o, n: (o.get("spec") or {}).get("clusterIP") or "<none>"),
-                    ("External-IP", "string", 0, lambda o, n: "<none>"), ("Port(s)", "string", 0, lambda o, n: _ports(o)),
-                    ("Age", "string", 0, _created)],
-    "v1/events": [("Last Seen", "string", 0, lambda o, n: _age(o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp"), n)),
-                  ("Type", "string", 0, lambda o, n: o.get("type", "")), ("Reason", "string", 0, lambda o, n: o.get("reason", "")),
-                  ("Object", "string", 0, lambda o, n: _involved(o)), ("Message", "string", 0, lambda o, n: o.get("message", ""))],
-    "v1/namespaces": [("Name", "string", 0, _name), ("Status", "string", 0, lambda o, n: (o.get("status") or {}).get("phase", "")),
-                      ("Age", "string", 0, _created)],
-    "v1/nodes": [("Name", "string", 0, _name), ("Status", "string", 0, lambda o, n: _node_ready(o)),
-                 ("Roles", "string", 0, lambda o, n: ",".join(sorted(k.split("/", 1)[1] for k in (o["metadata"].get("labels") or {}) if k.startswith("node-role.kubernetes.io/"))) or "<none>"),
-                 ("Age", "string", 0, _created), ("Version", "string", 0, lambda o, n: ((o.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""))],
-    "v1/configmaps": [("Name", "string", 0, _name), ("Data", "integer", 0, lambda o, n: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
-                      ("Age", "string", 0, _created)],
-    "v1/secrets": [("Name", "string", 0, _name), ("Type", "string", 0, lambda o, n: o.get("type", "Opaque")),
-                   ("Data", "integer", 0, lambda o, n: len(o.get("data") or {})), ("Age", "string", 0, _created)],
-    "apiextensions.k8s.io/v1/customresourcedefinitions": [("Name", "string", 0, _name),
-                                                          ("Created At", "date", 0, lambda o, n: o["metadata"].get("creationTimestamp"))],
+    "v1/pods": [_NAME, ("Ready", "string", 0, lambda o, n: _pod_ready(o)),
+                ("Status", "string", 0, lambda o, n: _pod_status(o)), ("Restarts", "string", 0, _restarts), _AGE,
+                ("IP", "string", 1, _field("status", "podIP", default="<none>")),
+                ("Node", "string", 1, _field("spec", "nodeName", default="<none>"))],
+    "batch/v1/jobs": [_NAME, ("Status", "string", 0, lambda o, n: _job_status(o)),
+                      ("Completions", "string", 0, _completions), ("Duration", "string", 0, _job_duration), _AGE],
+    "v1/services": [_NAME, ("Type", "string", 0, _field("spec", "type", default="ClusterIP")),
+                    ("Cluster-IP", "string", 0, _field("spec", "clusterIP", default="<none>")),
+                    ("External-IP", "string", 0, lambda o, n: "<none>"),
+                    ("Port(s)", "string", 0, lambda o, n: _ports(o)), _AGE],
+    "v1/events": [("Last Seen", "string", 0, _last_seen), ("Type", "string", 0, _field("type")),
+                  ("Reason", "string", 0, _field("reason")), ("Object", "string", 0, lambda o, n: _involved(o)),
+                  ("Message", "string", 0, _field("message"))],
+    "v1/namespaces": [_NAME, ("Status", "string", 0, _field("status", "phase")), _AGE],
+    "v1/nodes": [_NAME, ("Status", "string", 0, lambda o, n: _node_ready(o)), ("Roles", "string", 0, _roles), _AGE,
+                 ("Version", "string", 0, _field("status", "nodeInfo", "kubeletVersion"))],
+    "v1/configmaps": [_NAME, ("Data", "integer", 0, _data_count), _AGE],
+    "v1/secrets": [_NAME, ("Type", "string", 0, _field("type", default="Opaque")),
+                   ("Data", "integer", 0, _data_count), _AGE],
+    "apiextensions.k8s.io/v1/customresourcedefinitions": [
+        _NAME, ("Created At", "date", 0, _field("metadata", "creationTimestamp"))],
 }
 
 
@@ -220,7 +256,7 @@ def columns_for(rt: resources.ResourceType) -> list[Column]:
     """The columns of `rt`'s Table."""
     if rt.custom:
         return _custom_columns(rt)
-    return _BUILTIN.get(rt.key, [("Name", "string", 0, _name), ("Age", "string", 0, _created)])
+    return _BUILTIN.get(rt.key, [_NAME, _AGE])
 
 
 def table(rt: resources.ResourceType, objects: list[dict[str, Any]], now: datetime.datetime, *,
