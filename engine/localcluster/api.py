@@ -193,6 +193,7 @@ class ClusterAPI:
             propagation = "Orphan" if rt.key == "batch/v1/jobs" else "Background"
         if propagation not in ("Background", "Foreground", "Orphan"):
             raise errors.bad_request(f"unsupported propagation policy {propagation!r}")
+        await self.admission.webhooks.validate(rt, current, current, "DELETE", Options(dry_run=dry_run))
         result = await self.deletion.delete(rt, current, propagation, grace_period_seconds, dry_run)
         return objectmeta.clone(result) if result is not None else None
 

@@ -159,3 +159,19 @@ def test_unrouted_service_fails_the_request(raw, hooks) -> None:
         assert code == 500 and body["reason"] == "InternalError"
     finally:
         raw("DELETE", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/nowhere")
+
+
+def test_validating_webhook_sees_deletes_with_the_old_object(raw, hooks) -> None:
+    config = _configuration("ValidatingWebhookConfiguration", "guard", "/deny", hooks.cert)
+    config["webhooks"][0]["rules"][0]["operations"] = ["DELETE"]
+    raw("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "deny-delete"}})
+    raw("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", config)
+    try:
+        code, _, status = raw("DELETE", "/api/v1/namespaces/default/configmaps/deny-delete")
+        assert code == 403 and "denied the request" in status["message"]
+        request = hooks.reviews[-1]["request"]
+        assert request["operation"] == "DELETE" and request["object"] is None
+        assert request["oldObject"]["metadata"]["name"] == "deny-delete"
+    finally:
+        raw("DELETE", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/guard")
+    assert raw("DELETE", "/api/v1/namespaces/default/configmaps/deny-delete")[0] == 200
