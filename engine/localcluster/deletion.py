@@ -32,6 +32,7 @@ class Deletion:
         self._dependents: dict[str, set[_Ref]] = {}  # owner uid -> dependents
         self._uids: dict[str, _Ref] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._indexing = False  # True while `resume` rebuilds the index (owners may come later)
 
     # ---- requests ----------------------------------------------------------------------
 
@@ -106,16 +107,20 @@ class Deletion:
             self._spawn(self._release_foreground(uid))
         for uid in owners:
             self._dependents.setdefault(uid, set()).add(ref)
+            if uid not in self._uids and not self._indexing:
+                self._spawn(self._collect(uid))  # created with an owner that is already gone
 
     def resume(self) -> None:
         """After a restart: rebuild the index and restart every pending deletion."""
         seen: set[str] = set()
+        self._indexing = True
         for rt in self._api.catalogue.all():
             if rt.storage_key in seen:
                 continue
             seen.add(rt.storage_key)
             for obj in self._api.storage.list(rt.storage_key):
                 self.observe(rt, storage.Event(storage.ADDED, obj, None, 0))
+        self._indexing = False
         for rt in self._api.catalogue.all():
             for obj in self._api.storage.list(rt.storage_key):
                 meta = obj["metadata"]

@@ -78,12 +78,12 @@ def _run(pod: Mapping[str, Any], now: datetime.datetime, behaviour: BehaviourFor
         return Step()
     restarts = int(statuses[0].get("restartCount", 0))
     current = behaviour(restarts)
-    status = copy.deepcopy(pod["status"])
-    end = _end_of(status, current, now)
+    end = _end_of(pod["status"], current, now)
     if end is not None and now < end:
         return Step(wake_at=end)
     if end is None:
         return Step()
+    status = copy.deepcopy(pod["status"])
     policy = pod.get("spec", {}).get("restartPolicy", "Always")
     if policy == "Always" or (policy == "OnFailure" and current.exit_code != 0):
         return _restart(pod, status, now, current, behaviour(restarts + 1))

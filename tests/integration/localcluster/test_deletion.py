@@ -110,3 +110,11 @@ def test_namespace_deletion_empties_it_first(api_client) -> None:
     core.delete_namespace("doomed")
     assert _eventually(lambda: _gone(lambda: core.read_namespace("doomed")))
     assert _gone(lambda: core.read_namespaced_config_map("inside", "doomed"))
+
+
+def test_dependent_created_after_its_owner_is_gone_is_collected(api_client) -> None:
+    core = client.CoreV1Api(api_client)
+    owner = core.create_namespaced_config_map("default", {"metadata": {"name": "late-owner"}})
+    core.delete_namespaced_config_map("late-owner", "default")
+    core.create_namespaced_config_map("default", {"metadata": {"name": "late-child", "ownerReferences": [_owner_ref(owner)]}})
+    assert _eventually(lambda: _gone(lambda: core.read_namespaced_config_map("late-child", "default")))
