@@ -23,7 +23,7 @@ from engine.kube import errors, resources
 T = TypeVar("T")
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
-SPEED = 20.0  # virtual seconds per real second
+SPEED = 10.0  # virtual seconds per real second; the controller's latency is multiplied by it too
 LABEL = "jobset.sigs.k8s.io/"
 
 
