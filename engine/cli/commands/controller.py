@@ -48,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
             servers.parse_address(address)
         except ValueError as error:
             return _usage(f"{field}: {error}")
-    fmt, level = configuration.log_settings(args)
-    logs.configure(fmt=fmt, level=level)
     qps, burst = config.client_connection.qps, config.client_connection.burst
     try:
         conn = (connection.from_kubeconfig(args.kubeconfig, qps=qps, burst=burst) if args.kubeconfig
@@ -57,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     except connection.ConfigError as error:
         hint = "" if args.kubeconfig else " (outside a cluster, pass --kubeconfig)"
         return _usage(f"{error}{hint}")
+    fmt, level = configuration.log_settings(args)
+    logs.configure(fmt=fmt, level=level)
     return asyncio.run(_serve(config, conn, args.rules_dir))
 
 
