@@ -179,7 +179,22 @@ def _pod_rules(pod: Mapping[str, Any], cluster: Cluster) -> list[tuple[str, str,
             key = term.get("topologyKey", "")
             found = {cluster.domain(node, key) for node in counter}
             rules.append(("existing", key, {d for d in found if d is not None}))
-    return rules
+    return _merge(rules)
+
+
+def _merge(rules: list[tuple[str, str, set[str] | None]]) -> list[tuple[str, str, set[str] | None]]:
+    """One rule per (kind, topologyKey): allowed domains intersect, forbidden ones add up."""
+    merged: dict[tuple[str, str], set[str] | None] = {}
+    for kind, key, domains in rules:
+        slot = (kind, key)
+        if slot not in merged:
+            merged[slot] = None if domains is None else set(domains)
+        elif kind == "podAffinity":
+            have = merged[slot]
+            merged[slot] = domains if have is None else have if domains is None else have & domains
+        else:
+            merged[slot] = (merged[slot] or set()) | (domains or set())
+    return [(kind, key, domains) for (kind, key), domains in merged.items()]
 
 
 def _reject(pod: Mapping[str, Any], name: str, cluster: Cluster, asked: Mapping[str, float],
