@@ -41,6 +41,9 @@ class RunningServer:
                  history: int = 10_000, host: str = "127.0.0.1") -> None:
         self.loop = asyncio.new_event_loop()
         self.faults = faults_module.Faults()
+        self.url = ""  # set once listening
+        self.api: api_module.ClusterAPI
+        self.handlers: handlers.Handlers
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._runner: web.AppRunner | None = None

@@ -21,15 +21,19 @@ KUBECTL = ROOT / ".venv" / "bin" / "kubectl"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.RunningServer]:
     running = server.start_in_thread()
-    running.kubeconfig = running.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")  # type: ignore[attr-defined]
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="module")
-def api_client(cluster: server.RunningServer) -> Iterator[k8s_client.ApiClient]:
+def kubeconfig(cluster: server.RunningServer, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    return cluster.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")
+
+
+@pytest.fixture(scope="module")
+def api_client(kubeconfig: pathlib.Path) -> Iterator[k8s_client.ApiClient]:
     configuration = k8s_client.Configuration()
-    k8s_config.load_kube_config(config_file=str(cluster.kubeconfig), client_configuration=configuration)  # type: ignore[attr-defined]
+    k8s_config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
     with k8s_client.ApiClient(configuration) as api_client:
         yield api_client
 
@@ -55,8 +59,8 @@ class Kubectl:
 
 
 @pytest.fixture(scope="module")
-def kubectl(cluster: server.RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return Kubectl(cluster.kubeconfig, tmp_path_factory.mktemp("kubectl-cache"))  # type: ignore[attr-defined]
+def kubectl(kubeconfig: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return Kubectl(kubeconfig, tmp_path_factory.mktemp("kubectl-cache"))
 
 
 class Raw:
