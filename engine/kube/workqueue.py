@@ -3,7 +3,8 @@
 Owns: `WorkQueue`: de-duplication (a key waits at most once), one key in flight at a time (a
 key added while processing is queued again only when `done` is called), delayed adds (the
 earliest pending delay wins), rate-limited adds through a `ratelimit.ControllerLimiter`,
-`forget`, and shutdown. Depth, adds and retries are published to `metrics`.
+`forget`, and shutdown. Depth, adds, retries, time queued and time in flight are published
+to `metrics`.
 Called by: `kube.controller` (its workers), `kube.handlers` mappers through `add`.
 Must not import: anything above `kube` (`planner`, `webhook`, `localcluster`, `cli`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from collections.abc import Hashable
 
 from engine.kube import ratelimit
@@ -32,6 +34,8 @@ class WorkQueue:
         self._dirty: set[Hashable] = set()
         self._processing: set[Hashable] = set()
         self._timers: dict[Hashable, tuple[float, asyncio.TimerHandle]] = {}
+        self._added_at: dict[Hashable, float] = {}  # queued keys -> when they were queued
+        self._started_at: dict[Hashable, float] = {}  # keys in flight -> when a worker took them
         self._ready = asyncio.Event()
         self._shutting_down = False
 
@@ -51,8 +55,7 @@ class WorkQueue:
         self._dirty.add(key)
         if key in self._processing:
             return
-        self._queue.append(key)
-        self._publish()
+        self._enqueue(key)
 
     def add_after(self, key: Hashable, delay: float) -> None:
         """Queue `key` after `delay` seconds; an earlier pending delay for the same key wins."""
@@ -93,15 +96,20 @@ class WorkQueue:
         key = self._queue.popleft()
         self._dirty.discard(key)
         self._processing.add(key)
+        now = time.monotonic()
+        metrics.WORKQUEUE_QUEUE_DURATION.labels(name=self.name).observe(now - self._added_at.pop(key, now))
+        self._started_at[key] = now
         self._publish()
         return key
 
     def done(self, key: Hashable) -> None:
         """Mark `key` processed; if it was added meanwhile, queue it again."""
         self._processing.discard(key)
+        started = self._started_at.pop(key, None)
+        if started is not None:
+            metrics.WORKQUEUE_WORK_DURATION.labels(name=self.name).observe(time.monotonic() - started)
         if key in self._dirty:
-            self._queue.append(key)
-            self._publish()
+            self._enqueue(key)
 
     def shutdown(self) -> None:
         """Stop accepting keys, drop pending delays, and wake every waiting `get`."""
@@ -111,6 +119,12 @@ class WorkQueue:
         self._timers.clear()
         self._queue.clear()
         self._dirty.clear()
+        self._added_at.clear()
+        self._publish()
+
+    def _enqueue(self, key: Hashable) -> None:
+        self._queue.append(key)
+        self._added_at[key] = time.monotonic()
         self._publish()
 
     def _fire(self, key: Hashable) -> None:

@@ -70,6 +70,14 @@ WORKQUEUE_ADDS = prometheus_client.Counter(
 WORKQUEUE_RETRIES = prometheus_client.Counter(
     "workqueue_retries_total", "Total number of retries handled by workqueue", ["name"], registry=REGISTRY,
 )
+WORKQUEUE_QUEUE_DURATION = prometheus_client.Histogram(
+    "workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested",
+    ["name"], buckets=_DURATION_BUCKETS, registry=REGISTRY,
+)
+WORKQUEUE_WORK_DURATION = prometheus_client.Histogram(
+    "workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes",
+    ["name"], buckets=_DURATION_BUCKETS, registry=REGISTRY,
+)
 LEADER = prometheus_client.Gauge(
     "leader_election_master_status", "1 while this process holds the named lease, else 0",
     ["name"], registry=REGISTRY,

@@ -114,3 +114,19 @@ def test_many_getters_share_keys_without_loss() -> None:
         await asyncio.gather(*workers)
         return seen
     assert run(scenario()) == set(range(100))
+
+
+def test_time_queued_and_time_in_flight_are_observed() -> None:
+    async def scenario() -> None:
+        queue = workqueue.WorkQueue(name="durations")
+        queue.add("a")
+        await asyncio.sleep(0.02)
+        key = await queue.get()
+        await asyncio.sleep(0.02)
+        queue.done(key)
+    asyncio.run(scenario())
+    labels = {"name": "durations"}
+    assert metrics.value("workqueue_queue_duration_seconds_count", labels) == 1
+    assert metrics.value("workqueue_queue_duration_seconds_sum", labels) >= 0.015
+    assert metrics.value("workqueue_work_duration_seconds_count", labels) == 1
+    assert metrics.value("workqueue_work_duration_seconds_sum", labels) >= 0.015
