@@ -299,3 +299,39 @@ def test_jobs_managed_by_another_controller_are_left_alone(harness: Harness) -> 
         assert not await h.pods("foreign")
         assert "conditions" not in (await h.job("foreign")).get("status", {})
     harness.run(body)
+
+
+def test_scenario_file_drives_pods_by_name_prefix(harness: Harness, tmp_path: Any) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text("defaults: {duration: 2s}\n"
+                    "rules:\n"
+                    "  - match: {namePrefix: scripted-}\n"
+                    "    behaviour: {exit-code: '7', exit-code-attempt-1: '0'}\n")
+
+    async def body(h: Harness) -> None:
+        await h.start(scenario=scenario.load(path), backoff_base=1)
+        await h.create_job("scripted", backoffLimit=3)
+        await h.create_job("plain")
+        job = await h.finished("scripted")
+        assert conditions(job) == COMPLETE
+        assert (job["status"]["failed"], job["status"]["succeeded"]) == (1, 1)
+        codes = sorted(p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"]
+                       for p in await h.pods("scripted"))
+        assert codes == [0, 7]
+        plain = await h.finished("plain")
+        assert plain["status"]["failed"] == 0
+    harness.run(body)
+
+
+def test_a_bad_scenario_value_fails_the_pod_with_an_event(harness: Harness) -> None:
+    async def body(h: Harness) -> None:
+        await h.start()
+        await h.create_job("typo", backoffLimit=0, annotations={P + "duration": "soon"})
+        job = await h.finished("typo")
+        assert conditions(job)[-1][:3] == ("Failed", "True", "BackoffLimitExceeded")
+        pod = (await h.pods("typo"))[0]
+        events = await h.events(pod["metadata"]["name"])
+        assert ("Warning", "BadScenario",
+                f"pod {pod['metadata']['name']}: {P}duration: 'soon' is not a duration "
+                "(try 30s, 2m, 500ms)") in events
+    harness.run(body)
