@@ -11,7 +11,6 @@ Must not import: anything in `engine` outside `localcluster`.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any
 
@@ -19,6 +18,8 @@ from engine.localcluster import clock as clocks, errors
 from engine.localcluster.sim import events, informer, podstate, scheduler, workqueue
 
 PODS = "v1/pods"
+RETRY = ("", "<retry unschedulable pods>")
+RETRY_SECONDS = 1.0  # waiting pods are retried at most once per virtual second
 GATED = "Scheduling is blocked due to non-empty scheduling gates"
 
 
@@ -32,7 +33,6 @@ class SchedulerDriver:
         self.pods = pods
         self.cluster = scheduler.Cluster()
         self.waiting: dict[tuple[str, str], str] = {}
-        self._flush_pending = False
         self.recorder = events.Recorder(api, clock, "default-scheduler")
         self.queue = workqueue.WorkQueue(clock, self.sync, name="scheduler", workers=1)
         pods.handlers.append(self._on_pod)
@@ -71,22 +71,19 @@ class SchedulerDriver:
             self.queue.add(podstate.key(new))
 
     def _retry(self, *, affinity_only: bool) -> None:
-        """Re-queue waiting pods (soon, once per burst of changes)."""
+        """Re-queue waiting pods soon (once for a burst of changes)."""
         if not self.waiting:
             return
         if affinity_only and not any("affinity" in m for m in self.waiting.values()):
             return
-        if not self._flush_pending:
-            self._flush_pending = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_pending = False
-        for key in list(self.waiting):
-            self.queue.add(key)
+        self.queue.add_after(RETRY, RETRY_SECONDS)
 
     async def sync(self, key: tuple[str, str]) -> float | None:
-        """Place one pending pod."""
+        """Place one pending pod (or, for RETRY, re-queue every waiting pod)."""
+        if key == RETRY:
+            for waiting in list(self.waiting):
+                self.queue.add(waiting)
+            return None
         pod = self.pods.get(key)
         if pod is None or pod.get("spec", {}).get("nodeName") or podstate.is_deleting(pod):
             self.waiting.pop(key, None)
