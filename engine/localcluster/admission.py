@@ -32,9 +32,9 @@ class Admission:
                     operation: str, opts: "api_module.Options", *, subresource: str | None = None
                     ) -> dict[str, Any]:
         """The object as it will be stored, or an APIStatusError."""
+        self._structural(rt, obj, opts)
         if operation == "CREATE":
             defaulting.on_create(rt, obj)
-        self._structural(rt, obj, opts)
         defaulting.apply(rt, obj)
         if subresource is None:
             mutated = await self.webhooks.mutate(rt, obj, old, operation, opts)
@@ -60,7 +60,7 @@ class Admission:
         return obj
 
     def _structural(self, rt: resources.ResourceType, obj: dict[str, Any], opts: "api_module.Options") -> None:
-        unknown = rt.schema.prune(obj) if rt.schema is not None else decoding.prune_unknown(rt, obj)
+        unknown = rt.schema.prune(obj) if rt.schema is not None else decoding.check(rt, obj)
         if unknown and opts.field_validation == "Strict":
             listed = ", ".join(f'unknown field "{path}"' for path in unknown)
             prefix = "" if rt.custom else (f'{rt.kind} in version "{rt.version}" cannot be handled as a '

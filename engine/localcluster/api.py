@@ -21,7 +21,7 @@ import dataclasses
 import uuid
 from typing import Any
 
-from engine.localcluster import (admission, clock as clocks, deletion, errors, objectmeta, patching,
+from engine.localcluster import (admission, clock as clocks, decoding, deletion, errors, objectmeta, patching,
                                  resources, selectors, storage, watching)
 
 _NAMESPACES = "v1/namespaces"
@@ -274,7 +274,9 @@ class ClusterAPI:
         obj = {"apiVersion": rt.api_version, "kind": rt.kind,
                **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
         if not isinstance(obj.setdefault("metadata", {}), dict):
-            raise errors.bad_request("metadata: expected an object")
+            raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                                     "json: cannot unmarshal into Go struct field .metadata of type object")
+        decoding.check_metadata(rt.kind, rt.version, obj["metadata"])
         return obj
 
     def _check_namespace(self, rt: resources.ResourceType, namespace: str | None,

@@ -2,8 +2,8 @@
 
 Owns: reading the Kubernetes 1.37 OpenAPI definitions shipped by the `kubernetes-validate`
 package (a development-time dependency, the `schemagen` extra) and writing, for every type
-reachable from the kinds the embedded server serves, every field (so unknown ones can be
-pruned or rejected) and what matters to strategic merge patch and server-side apply: nested
+reachable from the kinds the embedded server serves, every field with its JSON type (so
+unknown fields can be pruned or rejected and mistyped ones refused) and what matters to strategic merge patch and server-side apply: nested
 type, patch strategy, patch merge key, list type, list map keys and map type.
 Called by: a developer, `python -m engine.localcluster.gen_patchmeta`; nothing imports it.
 Must not import: anything in `engine`.
@@ -48,11 +48,27 @@ def _ref(schema: dict[str, Any]) -> str | None:
     return ref.rsplit("/", 1)[-1] if ref else None
 
 
+def _json_type(schema: dict[str, Any]) -> str | None:
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else [k for k in kinds or [] if k != "null"]
+    return kinds[0] if len(kinds) == 1 else None
+
+
 def _field(schema: dict[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     nested = _ref(schema) or _ref(schema.get("items") or {})
     if nested:
         entry["ref"] = nested
+    kind = _json_type(schema)
+    if kind is not None:
+        entry["type"] = kind
+    item_kind = _json_type(schema.get("items") or {}) if kind == "array" else None
+    if item_kind is not None and not nested:
+        entry["items"] = item_kind
+    values = schema.get("additionalProperties")
+    value_kind = _json_type(values) if isinstance(values, dict) and kind == "object" else None
+    if value_kind is not None and not _ref(values):
+        entry["values"] = value_kind
     for source, target in (("x-kubernetes-patch-strategy", "strategy"), ("x-kubernetes-patch-merge-key", "key"),
                            ("x-kubernetes-list-type", "list"), ("x-kubernetes-list-map-keys", "keys"),
                            ("x-kubernetes-map-type", "map")):

@@ -2,8 +2,8 @@
 
 Owns: `step(pod, ...)`: Pending -> Running (containerStatuses, podIP, startTime, Ready and
 ContainersReady) -> Succeeded or Failed with exit codes; container restarts under
-restartPolicy OnFailure/Always; graceful deletion (terminal once the grace period is over,
-then removal). Pure: no I/O, time passed in.
+restartPolicy OnFailure/Always after the CrashLoopBackOff delay; graceful deletion
+(terminal once the grace period is over, then removal). Pure: no I/O, time passed in.
 Called by: `sim.kubeletdriver`.
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 from engine.localcluster.sim import podstate, scenario
 
 KILLED_EXIT_CODE = 137
+CRASH_LOOP = "CrashLoopBackOff"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,9 +75,12 @@ def _start(pod: Mapping[str, Any], now: datetime.datetime, first: scenario.Behav
 
 def _run(pod: Mapping[str, Any], now: datetime.datetime, behaviour: BehaviourFor) -> Step:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    if not statuses or "running" not in (statuses[0].get("state") or {}):
+    state = (statuses[0].get("state") or {}) if statuses else {}
+    restarts = int(statuses[0].get("restartCount", 0)) if statuses else 0
+    if "waiting" in state and state["waiting"].get("reason") == CRASH_LOOP:
+        return _resume(pod, now, restarts, behaviour(restarts))
+    if "running" not in state:
         return Step()
-    restarts = int(statuses[0].get("restartCount", 0))
     current = behaviour(restarts)
     end = _end_of(pod["status"], current, now)
     if end is not None and now < end:
@@ -86,21 +90,50 @@ def _run(pod: Mapping[str, Any], now: datetime.datetime, behaviour: BehaviourFor
     status = copy.deepcopy(pod["status"])
     policy = pod.get("spec", {}).get("restartPolicy", "Always")
     if policy == "Always" or (policy == "OnFailure" and current.exit_code != 0):
-        return _restart(pod, status, now, current, behaviour(restarts + 1))
+        return _crash_loop(pod, status, now, current)
     _finish(pod, status, now, exit_code=current.exit_code, main=current.container)
     return Step(status=status)
 
 
-def _restart(pod: Mapping[str, Any], status: podstate.Obj, now: datetime.datetime,
-             ended: scenario.Behaviour, following: scenario.Behaviour) -> Step:
+def restart_delay(restarts: int) -> float:
+    """The kubelet's container restart back-off: 10 s, doubling, capped at 5 min."""
+    return min(300.0, 10.0 * 2 ** max(0, restarts - 1))
+
+
+def _crash_loop(pod: Mapping[str, Any], status: podstate.Obj, now: datetime.datetime,
+                ended: scenario.Behaviour) -> Step:
+    """The container exited and will be restarted after the back-off (CrashLoopBackOff)."""
     at = podstate.stamp(now)
     main = _main_name(pod, ended.container)
+    name = pod.get("metadata", {}).get("name")
     for entry in status["containerStatuses"]:
         started = entry["state"].get("running", {}).get("startedAt", at)
         code = ended.exit_code if entry["name"] == main else 0
-        entry["lastState"] = {"terminated": _terminated(code, started, at)}
-        entry["state"] = {"running": {"startedAt": at}}
-        entry["restartCount"] = int(entry.get("restartCount", 0)) + 1
+        restarts = int(entry.get("restartCount", 0)) + 1
+        delay = restart_delay(restarts)
+        entry.update(lastState={"terminated": _terminated(code, started, at)}, ready=False,
+                     started=False, restartCount=restarts, state={"waiting": {
+                         "reason": CRASH_LOOP, "message": f"back-off {delay:g}s restarting "
+                         f"failed container={entry['name']} pod={name}"}})
+    _readiness(status["conditions"], now, ready=False)
+    wake = now + datetime.timedelta(seconds=restart_delay(
+        int(status["containerStatuses"][0]["restartCount"])))
+    return Step(status=status, wake_at=wake)
+
+
+def _resume(pod: Mapping[str, Any], now: datetime.datetime, restarts: int,
+            following: scenario.Behaviour) -> Step:
+    """Start the next run once the restart back-off is over."""
+    last = (pod["status"]["containerStatuses"][0].get("lastState") or {}).get("terminated") or {}
+    ended = podstate.parse_time(last.get("finishedAt")) or now
+    resume_at = ended + datetime.timedelta(seconds=restart_delay(restarts))
+    if now < resume_at:
+        return Step(wake_at=resume_at)
+    status = copy.deepcopy(pod["status"])
+    at = podstate.stamp(now)
+    for entry in status["containerStatuses"]:
+        entry.update(state={"running": {"startedAt": at}}, ready=not following.never_ready,
+                     started=True)
     _readiness(status["conditions"], now, ready=not following.never_ready)
     return Step(status=status, wake_at=_end_of(status, following, now))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def _is_status(body: dict, code: int, reason: str) -> None:
     assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure"
@@ -99,3 +101,26 @@ WIDGET_CRD = {
                            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                                "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]},
 }
+
+
+@pytest.mark.parametrize("body", [
+    {"metadata": {"name": "m1", "labels": "app=x"}},
+    {"metadata": {"name": "m2", "finalizers": "one"}},
+    {"metadata": {"name": "m3"}, "spec": {"containers": {"name": "c"}}},
+    {"metadata": {"name": "m4"}, "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": "80"}]}]}},
+    {"metadata": {"name": "m5"}, "spec": "none"},
+    {"metadata": ["m6"]},
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "m7", "ownerReferences": [{"uid": 7}]}},
+])
+def test_mistyped_fields_are_bad_requests_never_server_errors(raw, body) -> None:
+    code, _, status = raw("POST", "/api/v1/namespaces/default/pods", body)
+    assert code == 400, status
+    _is_status(status, 400, "BadRequest")
+
+
+def test_mistyped_metadata_of_a_custom_resource_is_a_bad_request(raw, kubectl) -> None:
+    kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(WIDGET_CRD))
+    code, _, status = raw("POST", "/apis/example.com/v1/namespaces/default/widgets",
+                          {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w2", "labels": ["x"]}})
+    assert code == 400, status
+    assert "cannot unmarshal array into Go struct field metadata.labels" in status["message"]
