@@ -64,8 +64,9 @@ class CompiledRule:
     message_expression: evaluator.Program | None
     patch: tuple[CompiledOperation, ...]
     action_params: tuple[tuple[str, evaluator.Program], ...]
-    reads: frozenset[str]  # names its expressions may read (a lexical superset; forEach adds the subject)
+    reads: frozenset[str]  # inputs and variables its expressions may read (forEach adds the subject)
     batch: evaluator.Program | None = None  # forEach of a read-only phase: all elements at once
+    batch_reads: frozenset[str] = frozenset()  # what `batch` reads (variables inlined)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -80,6 +81,7 @@ class CompiledPack:
     # reads, and variables of one level share one activation (declared order within a level).
     variables: tuple[tuple[str, evaluator.Program, frozenset[str]], ...]
     rules: tuple[CompiledRule, ...]
+    eager: frozenset[str] = frozenset()  # variables evaluated before the first rule; others when needed
     batch_environment: evaluator.Environment | None = None  # declares names + each_names' lists
     each_names: tuple[tuple[selecting.Selector, str], ...] = ()  # (a distinct forEach, its element list's name)
 
@@ -164,7 +166,8 @@ class _Compiler:
             patch=tuple(self.operation(names, rule, index, operation)
                         for index, operation in enumerate(rule.patch)),
             action_params=self.action_params(names, rule),
-            reads=frozenset(name for source in rule_sources(rule) for name in references.names_read(source))
+            reads=frozenset(name for source in rule_sources(rule) for name in references.names_read(source)
+                            if name in self.names)
             | ({self.pack.subject} if rule.for_each is not None else set()),  # item is part of the subject
         )
 
@@ -213,14 +216,15 @@ def compile_pack(pack: documents.Pack,
     rules = tuple(compiler.rule(rule) for rule in pack.rules)
     if compiler.problems:
         return None, compiler.problems
-    compiled = _inlined(pack, rules, backend) or CompiledPack(
-        pack, backend.name, compiler.names, compiler.environment(compiler.names), variables, rules)
-    return _batched(compiled, backend), []
+    compiled, definitions = _inlined(pack, rules, backend) or (CompiledPack(
+        pack, backend.name, compiler.names, compiler.environment(compiler.names), variables, rules), {})
+    return _batched(compiled, backend, definitions), []
 
 
 def _inlined(pack: documents.Pack, rules: tuple[CompiledRule, ...],
-             backend: evaluator.Backend) -> CompiledPack | None:
-    """The pack with its small variables inlined (see the module docstring), or None."""
+             backend: evaluator.Backend) -> tuple[CompiledPack, dict[str, str]] | None:
+    """The pack with its small variables inlined (see the module docstring) and the
+    definitions inlined into rules; None when that is not possible."""
     inputs = tuple(i.name for i in pack.inputs)
     names = inputs + tuple(v.name for v in pack.variables)
     environment = backend.environment(names, limits=INLINED_LIMITS)
@@ -235,14 +239,14 @@ def _inlined(pack: documents.Pack, rules: tuple[CompiledRule, ...],
                 # in patch phases a variable sees the subject as given: rules read it bound
                 if not (pack.phase.effect == "patch" and pack.subject in references.names_read(source)):
                     into_rules[variable.name] = source
-        rules = tuple(rule if rule.selector is not None else _inline_rule(rule, into_rules, environment)
+        rules = tuple(rule if rule.selector is not None else _inline_rule(rule, into_rules, environment, names)
                       for rule in rules)
         bound = _closure({name for rule in rules for name in rule.reads if name in sources}, sources)
         variables = [(v.name, environment.compile(sources[v.name]), frozenset(references.names_read(sources[v.name])))
                      for v in pack.variables if v.name in bound]
     except (references.ShadowedError, evaluator.CelCompileError):
         return None
-    return CompiledPack(pack, backend.name, names, environment, _by_level(variables), rules)
+    return CompiledPack(pack, backend.name, names, environment, _by_level(variables), rules), into_rules
 
 
 def _closure(names: set[str], sources: dict[str, str]) -> set[str]:
@@ -265,25 +269,47 @@ def _by_level(variables: list[tuple[str, evaluator.Program, frozenset[str]]]
     return tuple(sorted(variables, key=lambda variable: level[variable[0]]))
 
 
-def _batched(compiled: CompiledPack, backend: evaluator.Backend) -> CompiledPack:
-    """In read-only phases, give each forEach rule a program over all its elements (batching)."""
+def _batched(compiled: CompiledPack, backend: evaluator.Backend, definitions: dict[str, str]) -> CompiledPack:
+    """In read-only phases, give each forEach rule a program over all its elements (batching),
+    with the `definitions` of inlined variables substituted."""
     selectors = {r.selector.source: r.selector for r in reversed(compiled.rules) if r.selector is not None}
     if compiled.pack.phase.effect == "patch" or not selectors:
-        return compiled
+        return _with_eager(compiled)
     each = {source: batching.each_name(position) for position, source in enumerate(selectors)}
     environment = backend.environment(compiled.names + tuple(each.values()), limits=INLINED_LIMITS)
+    # a definition with a comprehension would run again for every element: those stay bound
+    simple = {name: text for name, text in definitions.items() if not references.bound_names(text)}
     rules = []
     for rule in compiled.rules:
         if rule.selector is not None:
             try:
-                program = environment.compile(batching.batch_source(
-                    rule.rule, each[rule.selector.source], compiled.pack.subject, rule.selector.depth))
+                source = _inline(batching.batch_source(
+                    rule.rule, each[rule.selector.source], compiled.pack.subject, rule.selector.depth), simple)
+                program = environment.compile(source)
             except (references.ShadowedError, evaluator.CelCompileError):
-                program = None
-            rule = dataclasses.replace(rule, batch=program, reads=rule.reads | set(each.values()))
+                rules.append(rule)  # evaluated element by element
+                continue
+            reads = {n for n in references.names_read(source) if n in compiled.names} | {compiled.pack.subject}
+            rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | set(each.values())))
         rules.append(rule)
-    return dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment,
-                               each_names=tuple((selectors[source], name) for source, name in each.items()))
+    return _with_eager(dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment,
+                       each_names=tuple((selectors[source], name) for source, name in each.items())))
+
+
+def _with_eager(compiled: CompiledPack) -> CompiledPack:
+    """Variables read outside batches are evaluated up front (all of them in patch phases,
+    where they must see the subject as given); the rest only if a batch falls back."""
+    variables = {name: reads for name, _, reads in compiled.variables}
+    if compiled.pack.phase.effect == "patch":
+        return dataclasses.replace(compiled, eager=frozenset(variables))
+    read = {name for rule in compiled.rules for name in (rule.batch_reads if rule.batch else rule.reads)}
+    eager, pending = set(), [name for name in read if name in variables]
+    while pending:
+        name = pending.pop()
+        if name not in eager:
+            eager.add(name)
+            pending += [r for r in variables[name] if r in variables]
+    return dataclasses.replace(compiled, eager=frozenset(eager))
 
 
 def _inline(source: str, definitions: dict[str, str]) -> str:
@@ -293,8 +319,8 @@ def _inline(source: str, definitions: dict[str, str]) -> str:
     return text
 
 
-def _inline_rule(rule: CompiledRule, definitions: dict[str, str],
-                 environment: evaluator.Environment) -> CompiledRule:
+def _inline_rule(rule: CompiledRule, definitions: dict[str, str], environment: evaluator.Environment,
+                 names: tuple[str, ...]) -> CompiledRule:
     """A rule without forEach, its programs recompiled with the variables inlined."""
     def again(program: evaluator.Program | None) -> evaluator.Program | None:
         return None if program is None else environment.compile(_inline(program.source, definitions))
@@ -308,7 +334,7 @@ def _inline_rule(rule: CompiledRule, definitions: dict[str, str],
                     for o in rule.patch),
         action_params=tuple((name, environment.compile(_inline(p.source, definitions)))
                             for name, p in rule.action_params),
-        reads=frozenset(name for source in sources for name in references.names_read(source)),
+        reads=frozenset(name for source in sources for name in references.names_read(source) if name in names),
     )
 
 

@@ -68,6 +68,7 @@ class _Evaluation:
         self.changed: dict[str, int] = {}  # name -> clock of its last new binding
         self.clock = 0
         self.selections: dict[str, tuple[list[selecting.Match], int]] = {}
+        self.unevaluated = {name for name, _, _ in compiled.variables}
         self.operations: list[decisions.Operation] = []
         self.errors: list[decisions.FieldError] = []
         self.actions: list[decisions.Action] = []
@@ -80,7 +81,7 @@ class _Evaluation:
     def run(self) -> decisions.Result:
         if self._wrong_target():
             return self._result()
-        self._variables()
+        self._ensure(self.compiled.eager)  # the rest only if a batched rule falls back
         first_match = self.pack.evaluation == "firstMatch"
         try:
             for rule in self.compiled.rules:
@@ -108,22 +109,21 @@ class _Evaluation:
             "kind", f"pack {self.pack.id} applies to {wanted}, not {kind[0]} {kind[1]}", "NotSupported", self.pack.id))
         return True
 
-    def _variables(self) -> None:
-        """Evaluate the variables level by level; a level's values are bound together."""
-        pending: list[tuple[str, Any]] = []
+    def _ensure(self, names: frozenset[str]) -> None:
+        """Evaluate the bound variables among `names` not evaluated yet (and what they read),
+        in dependency order."""
+        if not names & self.unevaluated:
+            return
         for name, program, reads in self.compiled.variables:
-            if any(read == waiting for read in reads for waiting, _ in pending):
-                for waiting, value in pending:
-                    self._bind(waiting, value)
-                pending = []
+            if name not in names or name not in self.unevaluated:
+                continue
+            self.unevaluated.discard(name)
             try:
                 value = program.evaluate(self._activation(self.compiled.environment, None, reads))
             except evaluator.CelEvaluationError as error:
                 value = None
                 self._runtime_error(f"{self.pack.id}/variables/{name}", "", f"variable {name}: {error.message}")
-            pending.append((name, value))
-        for waiting, value in pending:
-            self._bind(waiting, value)
+            self._bind(name, value)
 
     def _bind(self, name: str, value: Any) -> None:
         self.bindings[name] = value
@@ -167,7 +167,7 @@ class _Evaluation:
             for selector, name in self.compiled.each_names:
                 self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
         try:
-            kinds = rule.batch.evaluate(self._activation(self.compiled.batch_environment, None, rule.reads))
+            kinds = rule.batch.evaluate(self._activation(self.compiled.batch_environment, None, rule.batch_reads))
         except evaluator.CelEvaluationError:
             return None
         if not (isinstance(kinds, list) and len(kinds) == len(matches) and set(kinds) <= _BATCH_KINDS):
@@ -201,6 +201,7 @@ class _Evaluation:
         rebuilt only when a name the expression may read got a new value since (a variable,
         or the subject after a patch; forEach elements always count as reading the subject).
         """
+        self._ensure(reads)
         key = (id(environment), match.text if match is not None else None)
         cached = self.activations.get(key)
         if cached is not None:

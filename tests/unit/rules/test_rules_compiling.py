@@ -98,23 +98,28 @@ rules:
         "spec.rules[0].when", "spec.rules[0].patch[0].pathExpression", "spec.rules[0].patch[1].valueExpression"]
 
 
-def test_variables_are_inlined_into_rules_without_forEach(compiled: Callable[..., compiling.CompiledPack]) -> None:
+def test_variables_are_inlined_into_rules_and_simple_ones_into_batches(
+        compiled: Callable[..., compiling.CompiledPack]) -> None:
     pack = compiled("p", VALIDATE + """\
 variables:
   - {name: names, expression: "object.spec.map(s, s.name)"}
   - {name: count, expression: "names.size()"}
+  - {name: limit, expression: "object.metadata.limit + 1"}
 rules:
   - {name: r, assert: "count > 0 && names.all(n, n != 'item')", message: m}
-  - {name: each, forEach: "$.spec[*]", assert: "item.name in names", message: m}
+  - {name: each, forEach: "$.spec[*]", assert: "item.name in names && index < limit", message: m}
 """)
-    assert pack.names == ("object", "names", "count")
+    assert pack.names == ("object", "names", "count", "limit")
     first, each = pack.rules
     assert first.assert_ is not None
     assert first.assert_.source == ("((object.spec.map(s, s.name)).size()) > 0 && "
                                     "(object.spec.map(s, s.name)).all(n, n != 'item')")
-    assert "object" in first.reads and "names" not in first.reads
-    assert [name for name, _, _ in pack.variables] == ["names"], "only what forEach rules read is bound"
-    assert {"item", "names", "object"} <= each.reads, "forEach rules also read the subject (item)"
+    assert first.reads == {"object"}
+    assert each.reads == {"names", "limit", "object"}, "forEach rules also read the subject (item)"
+    assert each.batch is not None
+    assert each.batch_reads == {"object", "names", "jsrEach0"}, "a comprehension would run once per element"
+    assert [name for name, _, _ in pack.variables] == ["names", "limit"], "what forEach rules read stays bound"
+    assert pack.eager == {"names"}, "limit is only needed if the batch falls back"
     assert first.origin == "p@1.0.0/r"
 
 

@@ -265,8 +265,8 @@ rules:
   - {name: each, forEach: "$.spec.items[*]", assert: "v == null", message: m}
 """)
     result = evaluating.evaluate(pack, {"object": jobset("a")})
-    assert [e.origin for e in result.errors] == ["p@1.0.0/variables/v", "p@1.0.0/r"]
-    assert [(t.rule, t.outcome) for t in result.trace] == [("v", "error"), ("r", "error"), ("each", "skipped")]
+    assert [e.origin for e in result.errors] == ["p@1.0.0/r", "p@1.0.0/variables/v"]
+    assert [(t.rule, t.outcome) for t in result.trace] == [("r", "error"), ("v", "error"), ("each", "skipped")]
 
 
 def test_evaluation_is_deterministic(compiled: Compiled) -> None:
