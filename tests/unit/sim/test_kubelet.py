@@ -80,14 +80,21 @@ def test_exit_code_by_index_and_sleep_command() -> None:
     assert other["status"]["phase"] == "Succeeded"
 
 
-def test_on_failure_restarts_container_until_an_attempt_succeeds() -> None:
+def test_on_failure_restarts_container_after_crash_loop_back_off_until_success() -> None:
     p = pod({scenario.PREFIX + "exit-code": "1", scenario.PREFIX + "exit-code-attempt-2": "0",
              scenario.PREFIX + "duration": "10s"}, restart="OnFailure")
-    drive(p, 1000)
+    steps = drive(p, 1000)
+    waiting = steps[1].status["containerStatuses"][0]
+    assert waiting["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert waiting["restartCount"] == 1 and steps[1].wake_at == at(20)
+    assert podstate.condition({"status": steps[1].status}, "Ready")["status"] == "False"
+    assert steps[2].status["containerStatuses"][0]["state"]["running"]["startedAt"] == \
+        podstate.stamp(at(20))
     status = p["status"]["containerStatuses"][0]
     assert p["status"]["phase"] == "Succeeded" and status["restartCount"] == 2
     assert status["lastState"]["terminated"]["exitCode"] == 1
-    assert status["state"]["terminated"]["finishedAt"] == podstate.stamp(at(30))
+    assert status["state"]["terminated"]["finishedAt"] == podstate.stamp(at(60))
+    assert [kubelet.restart_delay(n) for n in (1, 2, 3, 6, 9)] == [10, 20, 40, 300, 300]
 
 
 def test_fail_at_and_never_ready() -> None:
