@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import datetime
 import logging
+import random
 import socket
 import time
 import uuid
@@ -26,6 +27,7 @@ from engine.kube import errors, resources
 from engine.metrics import metrics
 
 _log = logging.getLogger(__name__)
+_ACQUIRE_JITTER = 1.2  # candidates that start together do not retry in lockstep
 
 
 class LeadershipLost(Exception):
@@ -80,10 +82,10 @@ class LeaderElector:
             raise work.exception()  # type: ignore[misc]
 
     async def acquire(self) -> None:
-        """Try every retry period until this candidate holds the lease."""
+        """Try every retry period (plus up to 120% jitter, as client-go) until this candidate holds the lease."""
         _log.info("attempting to acquire leader lease", extra=self._fields())
         while not await self._try():
-            await asyncio.sleep(self.settings.retry_period)
+            await asyncio.sleep(self.settings.retry_period * (1.0 + random.random() * _ACQUIRE_JITTER))
         self._set_leader(True)
         _log.info("successfully acquired lease", extra=self._fields())
 
