@@ -10,6 +10,7 @@ Each recorded request must be granted by the ClusterRole, or by the Role inside 
 
 from __future__ import annotations
 
+import ast
 import json
 import pathlib
 import signal
@@ -26,6 +27,7 @@ import pytest
 import yaml
 
 import deployharness as harness
+from engine.kube import resources as kube_resources
 from engine.localcluster import clock as clocks, server, sim
 
 HERE = pathlib.Path(__file__).parent
@@ -237,3 +239,34 @@ def test_the_controller_serves_probes_and_stops_cleanly_on_sigterm(run: dict[str
     assert run["probes"] == {"healthz": True, "readyz": True}
     assert run["code"] == 0, run["log"][-3000:]
     assert "Traceback" not in run["log"], run["log"][-3000:]
+
+
+def resources_in_code() -> set[tuple[str, str]]:
+    """(group, plural) of every resource the controller's code names: `resources.X` constants and
+    `resources.Resource(...)` literals in engine/kube, engine/webhook and engine/assembly.py."""
+    sources = [*(harness.ROOT / "engine" / "kube").glob("*.py"), *(harness.ROOT / "engine" / "webhook").glob("*.py"),
+               harness.ROOT / "engine" / "assembly.py"]
+    found: set[tuple[str, str]] = set()
+    for path in sources:
+        if path.name == "resources.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "resources"
+                    and node.attr.isupper()):
+                resource = getattr(kube_resources, node.attr)
+                found.add((resource.group, resource.plural))
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Resource"
+                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "resources"):
+                group, _, plural = (ast.literal_eval(arg) for arg in node.args[:3])
+                found.add((group, plural))
+    return found
+
+
+def test_every_resource_the_code_names_is_granted(docs: list[dict[str, Any]]) -> None:
+    """§14.7, statically: code paths the run above did not reach still name only granted resources."""
+    granted = {(group, resource)
+               for rules in (harness.find(docs, "ClusterRole")["rules"], harness.find(docs, "Role")["rules"])
+               for rule in rules for group in rule["apiGroups"] for resource in rule["resources"]}
+    named = resources_in_code()
+    assert {("batch", "jobs"), ("coordination.k8s.io", "leases")} <= named
+    assert named <= granted, f"named in the code but not granted: {sorted(named - granted)}"
