@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class Informer:
-    """Objects of one resource by (namespace, name), kept current by a subscription."""
+    """Objects of one resource by (namespace, name), kept current by a subscription.
+
+    Events carrying the version already held are taken only when their content differs
+    (a delivered object may show a later write's resourceVersion)."""
 
     def __init__(self, api: Any, resource: str) -> None:
         self.api = api
@@ -53,8 +56,10 @@ class Informer:
         """Take `obj` unless what is held is newer."""
         key = podstate.key(obj)
         old = self.objects.get(key)
-        if old is not None and podstate.resource_version(old) >= podstate.resource_version(obj):
-            return
+        if old is not None:
+            held, given = podstate.resource_version(old), podstate.resource_version(obj)
+            if held > given or (held == given and old == obj):
+                return
         self.objects[key] = obj
         self._notify(old, obj)
 

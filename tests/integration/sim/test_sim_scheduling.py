@@ -216,3 +216,28 @@ def test_eviction_adds_disruption_target_and_counts_without_policy(harness: Harn
         assert job["status"]["conditions"][-1][("reason")] == "BackoffLimitExceeded"
         assert job["status"]["failed"] == 1
     harness.run(body)
+
+
+def test_a_restored_node_takes_pods_again(harness: Harness) -> None:
+    async def body(h: Harness) -> None:
+        simulation = await h.start(nodes=[topology.node("only")])
+        assert await simulation.fail_node("only") == []
+
+        async def tainted_in_cache() -> bool:
+            node = simulation.scheduler.cluster.nodes["only"]
+            return bool(node["spec"].get("taints"))
+        await h.until(tainted_in_cache)
+        await h.api.create("v1/pods", bare_pod("waits"), namespace="default")
+        pod = await h.until(lambda: scheduled(h, "waits"))
+        assert pod["status"]["conditions"][-1]["message"] == (
+            "0/1 nodes are available: 1 node(s) had untolerated taint "
+            "{node.kubernetes.io/unreachable}.")
+        await simulation.restore_node("only")
+
+        async def running() -> bool:
+            current = await h.api.get("v1/pods", "default", "waits")
+            return current["status"].get("phase") == "Running"
+        await h.until(running)
+        node = await h.api.get("v1/nodes", None, "only")
+        assert node["spec"]["taints"] == []
+    harness.run(body)
