@@ -1,7 +1,7 @@
 """Tools of the deploy tests: the kustomize rendering, kubectl on the embedded control plane,
 stand-in types for kinds it does not serve, a recording proxy, and RBAC rule matching.
 
-The embedded API server serves neither `rbac.authorization.k8s.io` nor `apps`; `serve_missing_kinds`
+The embedded API server serves neither `rbac.authorization.k8s.io`, `apps` nor `policy`; `serve_missing_kinds`
 registers each kind of the manifests that discovery lacks as a schemaless CRD, so kubectl can
 apply the whole installation. Those objects' real schemas are checked by kubernetes-validate.
 """

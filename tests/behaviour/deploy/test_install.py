@@ -1,7 +1,7 @@
 """`kubectl apply --server-side` installs the controller on the embedded control plane, and again idempotently.
 
 Both documented ways are covered: the kustomization (`-k deploy/`) and the single file
-(`-f deploy/manifests.yaml`). Kinds the embedded server does not serve (RBAC, Deployment) are
+(`-f deploy/manifests.yaml`). Kinds the embedded server does not serve (RBAC, Deployment, PodDisruptionBudget) are
 stood in for by schemaless CRDs (see deployharness); their schemas are checked in test_manifests.
 """
 
@@ -21,7 +21,7 @@ def test_server_side_apply_installs_every_object(cluster: tuple[server.RunningSe
                                                  docs: list[dict[str, Any]], source: list[str]) -> None:
     running, kubectl = cluster
     stand_ins = harness.serve_missing_kinds(kubectl, running.url, docs)
-    assert all(name.endswith((".rbac.authorization.k8s.io", ".apps")) for name in stand_ins), stand_ins
+    assert all(name.endswith((".rbac.authorization.k8s.io", ".apps", ".policy")) for name in stand_ins), stand_ins
     first = kubectl("apply", "--server-side", *source).stdout
     assert len(first.splitlines()) == len(docs), first
     kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/jobsets.jobset.x-k8s.io")
