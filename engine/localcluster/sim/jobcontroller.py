@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from engine.localcluster.sim import jobmanage, jobpods, jobpolicy, podstate
 
 MAX_INT32 = 2**31 - 1
-INTERIM = {"FailureTarget": "Failed", "SuccessCriteriaMet": "Complete"}
+INTERIM = {"SuccessCriteriaMet": "Complete", "FailureTarget": "Failed"}  # checked in this order
 COMPLETIONS_REACHED = ("CompletionsReached", "Reached expected number of succeeded pods")
 BACKOFF_EXCEEDED = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
 DEADLINE_EXCEEDED = ("DeadlineExceeded", "Job was active longer than specified deadline")
