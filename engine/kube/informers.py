@@ -2,10 +2,10 @@
 
 Owns: `Key` (namespace/name, the only thing a controller is told), `Informer` (list then watch;
 resume from the last resourceVersion when a stream drops; re-list on 410 Expired; bookmarks;
-periodic resync; event handlers), `Reader` (read-only views of the cache and its indexes),
-index functions (`by_controller_uid`, `by_label`), and the transforms that keep the cache
-small: `strip_noise`, `compact` (the default: stripped, strings shared) and `keep_fields`
-(only the named fields, strings shared).
+periodic resync; event handlers), `Reader` (read-only views of the cache and its indexes; a
+namespace index is always kept), index functions (`by_controller_uid`, `by_label`), and the
+transforms that keep the cache small: `strip_noise`, `compact` (the default: stripped,
+strings shared) and `keep_fields` (only the named fields, strings shared).
 Called by: the manager (runs informers in the caches group), controllers (read through `Reader`),
 `kube.handlers` (builds handlers that enqueue keys).
 Must not import: `planner`, `webhook`, `localcluster`, `cli`.
@@ -30,6 +30,7 @@ Handler = Callable[[RawObject | None, RawObject | None], None]  # (old, new): ad
 _log = logging.getLogger(__name__)
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _PAGE_SIZE = 500
+NAMESPACE_INDEX = "namespace"  # always maintained, from the object's key
 
 
 class Key(NamedTuple):
@@ -133,9 +134,10 @@ class Reader:
         return self._objects.get(Key(namespace, name))
 
     def list(self, *, namespace: str | None = None, labels: Mapping[str, str] | None = None) -> list[RawObject]:
-        """Cached objects, optionally of one namespace and carrying all of `labels`."""
-        return [obj for key, obj in self._objects.items()
-                if (namespace is None or key.namespace == namespace) and _has_labels(obj, labels)]
+        """Cached objects, optionally of one namespace (read through the namespace index) and carrying
+        all of `labels`."""
+        keys = self._objects.keys() if namespace is None else self._indexes[NAMESPACE_INDEX].get(namespace, ())
+        return [self._objects[key] for key in keys if _has_labels(self._objects[key], labels)]
 
     def by_index(self, index: str, value: str) -> list[RawObject]:
         """Objects whose indexer `index` produced `value`; KeyError for an unknown index."""
@@ -163,7 +165,9 @@ class Informer:
         self.watch_timeout = watch_timeout
         self._indexers = dict(indexers or {})
         self._objects: dict[Key, RawObject] = {}
-        self._indexes: dict[str, dict[str, set[Key]]] = {name: {} for name in self._indexers}
+        if NAMESPACE_INDEX in self._indexers:
+            raise ValueError(f"index name {NAMESPACE_INDEX!r} is reserved")
+        self._indexes: dict[str, dict[str, set[Key]]] = {name: {} for name in [NAMESPACE_INDEX, *self._indexers]}
         self._index_values: dict[Key, dict[str, list[str]]] = {}
         self._handlers: list[Handler] = []
         self._synced = asyncio.Event()
@@ -253,7 +257,8 @@ class Informer:
         old = self._objects.get(key)
         self._unindex(key)
         self._objects[key] = obj
-        values = {name: list(indexer(obj)) for name, indexer in self._indexers.items()}
+        values = {NAMESPACE_INDEX: [key.namespace]}
+        values.update((name, list(indexer(obj))) for name, indexer in self._indexers.items())
         self._index_values[key] = values
         for name, produced in values.items():
             for value in produced:

@@ -1,4 +1,7 @@
-"""Informers against the embedded API server: sync, indexes, owner mapping, resume, relist, resync, bookmarks (spec §7)."""
+"""Informers against the embedded API server (spec §7).
+
+Sync, indexes, owner mapping, resume, re-list, resync, bookmarks, transforms.
+"""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -54,6 +57,8 @@ def test_informer_syncs_indexes_by_owner_and_enqueues_the_owner_key_spec_7(
             assert await asyncio.wait_for(queue.get(), 2) == informers.Key(namespace, "parent")
             assert informer.reader.get(namespace, "c2")["metadata"]["name"] == "c2"
             assert [o["metadata"]["name"] for o in informer.reader.list(labels={"role": "parent"})] == ["parent"]
+            assert len(informer.reader.list(namespace=namespace)) == 3 and informer.reader.list(namespace="x") == []
+            assert len(informer.reader.by_index(informers.NAMESPACE_INDEX, namespace)) == 3
             await api.delete(CONFIGMAPS, "c1", namespace=namespace)
             await eventually(lambda: informer.reader.get(namespace, "c1") is None)
             owned = informer.reader.by_index("owner", parent["metadata"]["uid"])
