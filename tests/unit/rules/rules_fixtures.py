@@ -1,4 +1,6 @@
-"""Shared fixtures for the rules-engine tests: every CEL backend, and packs written to disk."""
+"""Fixtures for the rules-engine tests (every CEL backend, packs written to disk); test modules import them.
+
+Not a conftest.py: other test directories import their own `conftest` by name."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import pytest
 
 from engine.cli import main as cli
 from engine.rules import evaluating, loading
+from rules_fixtures import backend, write_pack  # noqa: F401  (pytest fixtures)
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 WritePack = Callable[..., pathlib.Path]

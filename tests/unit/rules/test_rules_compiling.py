@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from engine.rules import compiling
+from rules_fixtures import backend, compiled, problems_of, write_pack  # noqa: F401  (pytest fixtures)
 
 ProblemsOf = Callable[[str, str], list[str]]
 

@@ -10,6 +10,7 @@ import yaml
 from engine.cel import evaluator
 from engine.rules import compiling, documents, loading
 from engine.sources import yaml as sources_yaml
+from rules_fixtures import backend  # noqa: F401  (pytest fixtures)
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "rule-packs.md"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from engine.rules import documents, loading
+from rules_fixtures import backend, problems_of, write_pack  # noqa: F401  (pytest fixtures)
 
 ProblemsOf = Callable[[str, str], list[str]]
 

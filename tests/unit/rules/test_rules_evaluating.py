@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from engine.rules import compiling, decisions, evaluating
+from rules_fixtures import backend, compiled, write_pack  # noqa: F401  (pytest fixtures)
 
 Compiled = Callable[..., compiling.CompiledPack]
 INPUTS = "inputs: [{name: object, required: true}, {name: gates}]\n"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from engine.cel import evaluator
 from engine.rules import loading, registry
+from rules_fixtures import backend, write_pack  # noqa: F401  (pytest fixtures)
 
 WritePack = Callable[..., pathlib.Path]
 
