@@ -13,6 +13,10 @@ Vocabulary (pod-template annotations, or keys of a scenario-file rule without th
 * `never-ready`: "true" keeps the pod's Ready condition False while it runs.
 * `container`: the container that carries the exit code (default: the first one).
 
+Without `duration` or `fail-at`, a container whose whole program is `sleep D` (directly or as
+the only statement of `sh -c` / `bash -c`) runs D, any other the default duration; the pod's
+run lasts as long as its longest container.
+
 Any key may be narrowed with `-index-<i>` (completion index i), `-attempt-<n>` (the n-th
 run of that index, counting restarts and replacement pods from 0) or
 `-index-<i>-attempt-<n>`. The most specific form wins: index+attempt, index, attempt, plain.
@@ -154,8 +158,8 @@ def resolve(pod: Mapping[str, Any], scenario: Scenario, *, index: int | None, at
         duration = parse_duration(text, where=f"{where}duration")
     else:
         containers = pod.get("spec", {}).get("containers") or [{}]
-        slept = sleep_duration(containers[0])
-        duration = default_duration if slept is None else slept
+        slept = [sleep_duration(c) for c in containers]
+        duration = max(default_duration if d is None else d for d in slept)
     never_ready = (lookup("never-ready") or "false").lower() == "true"
     return Behaviour(duration=duration, exit_code=exit_code, never_ready=never_ready,
                      container=lookup("container"))

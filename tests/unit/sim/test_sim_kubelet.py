@@ -126,6 +126,10 @@ def test_unbound_pods_wait_and_sleep_forms() -> None:
     assert scenario.sleep_duration({"command": ["bash", "-c"], "args": ["sleep 3"]}) == 3
     assert scenario.sleep_duration({"command": ["sh", "-c", "sleep 3 && echo hi"]}) is None
     assert scenario.sleep_duration({"command": ["python", "train.py"]}) is None
+    two = pod(command=["sleep", "1"])
+    two["spec"]["containers"][1]["command"] = ["sh", "-c", "sleep 40"]
+    assert scenario.resolve(two, scenario.Scenario(), index=None, attempt=0,
+                            default_duration=5).duration == 40
 
 
 def test_scenario_file_rules_match_by_prefix_and_labels(tmp_path: pathlib.Path) -> None:
