@@ -12,10 +12,12 @@ Then, for speed, pack variables up to MAX_INLINED_VARIABLE characters are inline
 activation converts a value the first time an expression reads it, so a variable holding a
 large value would be converted back and forth in every new activation, and each level of
 variables needs a new one. In patch phases, variables that read the subject are inlined
-into variables only (rules must see them as given, not as patched). Variables that rules
-still read by name are evaluated once per evaluation, by dependency level. When a definition is shadowed by a
-comprehension variable, an expression grows past MAX_INLINED characters or does not
-compile, the pack keeps all its variables bound.
+into variables only (rules must see them as given, not as patched). In read-only phases
+each forEach rule also gets a batch program (`batching`) with the comprehension-free
+inlined variables substituted. Variables still read by name are evaluated once per
+evaluation in dependency order (`CompiledPack.eager` up front, the rest only if a batch
+falls back). When a definition is shadowed by a comprehension variable, an expression grows
+past MAX_INLINED characters or does not compile, the pack keeps all its variables bound.
 Called by: `engine.rules.registry`, `engine.rules.testing`, `jobset rules lint`.
 Must not import: `kube`, `webhook`, `model`, `planner`.
 """
