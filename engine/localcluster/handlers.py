@@ -53,8 +53,12 @@ def _json(body: Any, status: int = 200, *, content_type: str = "application/json
 
 
 def status_response(error: errors.APIStatusError) -> web.Response:
-    """The Status body of an error."""
-    return _json(error.status(), error.code)
+    """The Status body of an error (with `Retry-After` when the error says when to retry)."""
+    response = _json(error.status(), error.code)
+    retry = (error.details or {}).get("retryAfterSeconds")
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 class Handlers:

@@ -58,18 +58,33 @@ class Webhooks:
 
     async def mutate(self, rt: resources.ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
                      operation: str, opts: "api_module.Options") -> dict[str, Any]:
-        """Run matching mutating webhooks in order; returns the (possibly new) object."""
+        """Run matching mutating webhooks in order, then once more those with reinvocationPolicy
+        IfNeeded that a later webhook changed the object after; returns the (possibly new) object."""
+        seen_after: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for hook in self._matching(MUTATING, rt, obj, old, operation):
-            response = await self._call(hook, rt, obj, old, operation, opts)
-            if response is None:
-                continue
-            opts.warnings.extend(response.get("warnings") or [])
-            if response.get("patch"):
-                if response.get("patchType", "JSONPatch") != "JSONPatch":
-                    raise errors.internal(f'failed calling webhook "{hook["name"]}": unsupported patchType')
-                operations = json.loads(base64.b64decode(response["patch"]))
-                obj = patching.json_patch(objectmeta.clone(obj), operations)
+            obj = await self._mutate_once(hook, rt, obj, old, operation, opts)
+            seen_after.append((hook, obj))
+        for hook, after in seen_after:
+            if hook.get("reinvocationPolicy") == "IfNeeded" and after != obj:
+                obj = await self._mutate_once(hook, rt, obj, old, operation, opts)
         return obj
+
+    async def _mutate_once(self, hook: dict[str, Any], rt: resources.ResourceType, obj: dict[str, Any],
+                           old: dict[str, Any] | None, operation: str, opts: "api_module.Options") -> dict[str, Any]:
+        response = await self._call(hook, rt, obj, old, operation, opts)
+        if response is None:
+            return obj
+        opts.warnings.extend(response.get("warnings") or [])
+        if not response.get("patch"):
+            return obj
+        if response.get("patchType", "JSONPatch") != "JSONPatch":
+            raise errors.internal(f'failed calling webhook "{hook["name"]}": unsupported patchType')
+        try:
+            operations = json.loads(base64.b64decode(response["patch"]))
+            return patching.json_patch(objectmeta.clone(obj), operations)
+        except (ValueError, errors.APIStatusError) as error:
+            raise errors.internal(f'Internal error occurred: failed calling webhook "{hook["name"]}": '
+                                  f"the patch could not be applied: {error}") from None
 
     async def validate(self, rt: resources.ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
                        operation: str, opts: "api_module.Options") -> None:

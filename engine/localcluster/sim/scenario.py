@@ -182,10 +182,17 @@ def _rule(raw: Any, where: str) -> Rule:
 
 
 def _check_keys(values: Mapping[str, Any], where: str) -> None:
-    for key in values:
+    for key, value in values.items():
         base = re.sub(r"(-index-\d+)?(-attempt-\d+)?$", "", str(key))
         if base not in KEYS:
             raise ScenarioError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
+        text = str(value).strip()
+        if base in ("duration", "fail-at"):
+            parse_duration(text, where=f"{where}.{key}")
+        elif base == "exit-code" and not text.lstrip("-").isdigit():
+            raise ScenarioError(f"{where}.{key}: {value!r} is not an integer")
+        elif base == "never-ready" and text.lower() not in ("true", "false"):
+            raise ScenarioError(f"{where}.{key}: {value!r} is not true or false")
 
 
 def load(path: pathlib.Path) -> Scenario:

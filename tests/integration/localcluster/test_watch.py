@@ -89,6 +89,7 @@ def test_injected_errors_and_latency(cluster, api_client) -> None:
     with pytest.raises(client.ApiException) as raised:
         core.create_namespaced_config_map("default", {"metadata": {"name": "throttled"}})
     assert raised.value.status == 429 and rule.times == 0
+    assert raised.value.headers["Retry-After"] == "1"
     core.create_namespaced_config_map("default", {"metadata": {"name": "throttled"}})
     cluster.faults.add(faults.Rule(verb="get", name="throttled", latency=0.3, code=500, times=1))
     started = time.monotonic()
