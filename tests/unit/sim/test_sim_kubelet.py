@@ -151,6 +151,14 @@ def test_scenario_errors_name_the_place(tmp_path: pathlib.Path) -> None:
     path.write_text("rules:\n  - match: {namePrefix: x}\n    behaviour: {exitcode: '3'}\n")
     with pytest.raises(scenario.ScenarioError, match=r"bad.yaml: rules\[0\].behaviour: unknown key 'exitcode'"):
         scenario.load(path)
+    path.write_text("defaults: {exit-code-index-2: one}\n")
+    with pytest.raises(scenario.ScenarioError,
+                       match=r"bad.yaml: defaults.exit-code-index-2: 'one' is not an integer"):
+        scenario.load(path)
+    path.write_text("rules:\n  - behaviour: {fail-at: later}\n")
+    with pytest.raises(scenario.ScenarioError,
+                       match=r"rules\[0\].behaviour.fail-at: 'later' is not a duration"):
+        scenario.load(path)
     with pytest.raises(scenario.ScenarioError, match="duration: 'soon' is not a duration"):
         scenario.resolve(pod({scenario.PREFIX + "duration": "soon"}), scenario.Scenario(),
                          index=None, attempt=0, default_duration=1)
