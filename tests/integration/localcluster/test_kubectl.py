@@ -161,3 +161,11 @@ spec:
     applied = kubectl.json("get", "service", "ported")
     assert applied["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
     assert applied["spec"]["selector"] == {"app": "z1"}
+
+
+def test_server_side_apply_removes_fields_the_manager_stops_applying(kubectl) -> None:
+    both = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shrinking\ndata:\n  a: "1"\n  b: "2"\n'
+    kubectl("apply", "--server-side", "-f", "-", stdin=both)
+    kubectl("patch", "configmap", "shrinking", "--type=merge", "-p", '{"data": {"c": "3"}}')
+    kubectl("apply", "--server-side", "-f", "-", stdin=both.replace('  b: "2"\n', ""))
+    assert kubectl.json("get", "configmap", "shrinking")["data"] == {"a": "1", "c": "3"}
