@@ -18,8 +18,8 @@ the only statement of `sh -c` / `bash -c`) runs D, any other the default duratio
 run lasts as long as its longest container.
 
 Any key may be narrowed with `-index-<i>` (completion index i), `-attempt-<n>` (the n-th
-run of that index, counting restarts and replacement pods from 0) or
-`-index-<i>-attempt-<n>`. The most specific form wins: index+attempt, index, attempt, plain.
+run of that index of that Job, counting container restarts and replacement pods from 0; for
+a NonIndexed Job, the n-th run among all its pods) or `-index-<i>-attempt-<n>`. The most specific form wins: index+attempt, index, attempt, plain.
 Pod annotations beat scenario-file rules; the first matching file rule is used.
 
 Scenario file (YAML):
