@@ -90,11 +90,13 @@ def _indexed(job: Mapping[str, Any], pods: list[Mapping[str, Any]],
         result.requeue_after = delay
         return result
     delays: list[float] = []
+    histories: dict[int | None, list[Mapping[str, Any]]] = {}
+    for pod in pods:
+        histories.setdefault(podstate.completion_index(pod), []).append(pod)
     for index in (i for i in range(completions) if i not in busy):
         if slots <= 0:
             break
-        history = [p for p in pods if podstate.completion_index(p) == index]
-        failures, ignored, left = _index_history(job, history, now, settings)
+        failures, ignored, left = _index_history(job, histories.get(index, []), now, settings)
         if per_index and left > 0:
             delays.append(left)
             continue
