@@ -4,7 +4,8 @@ Owns: `CaseResult`, `TestReport`, `run_tests(paths, backend)`. A case passes onl
 expectation holds: `object` (the whole patched subject), `errors` (exactly these, in any
 order; absent means none: an unexpected error always fails), `actions` (exactly these, in
 order), `fired` (exactly these rules). Absent keys other than `errors` are not checked. Failures carry a readable diff. A test file none
-of whose cases fires a rule is a problem; so is every rule that no case fired. Cases run
+of whose cases fires a rule is a problem; so is every rule that no case fired, and a case
+giving an input the pack does not declare fails. Cases run
 without the wall-clock budget, so a verdict never depends on how busy the machine is.
 Called by: `engine.cli.commands.rules`.
 Must not import: `kube`, `localcluster`, `planner`, `model`, `webhook`.
@@ -107,6 +108,10 @@ def _run_case(compiled: compiling.CompiledPack, test_file: documents.TestFile,
     line, _ = test_file.source.locate(("cases", case.index))
     def result(differences: list[str]) -> CaseResult:
         return CaseResult(compiled.pack.name, test_file.source.filename, line, case.name, tuple(differences))
+    declared = [i.name for i in compiled.pack.inputs]
+    unknown = sorted(set(case.inputs) - set(declared))
+    if unknown:  # a misspelt input would silently be null
+        return result([f"unknown input(s) {', '.join(unknown)}; the pack declares {', '.join(declared)}"]), set()
     try:
         outcome = evaluating.evaluate(compiled, case.inputs, enforce_budget=False)
     except evaluating.MissingInputError as error:

@@ -202,3 +202,11 @@ def test_cases_run_without_the_wall_clock_budget(capsys: pytest.CaptureFixture[s
     directory = with_tests(write_pack("p", PACK.replace("rules:\n", "budget: {milliseconds: 1}\nrules:\n", 1)))
     code, _, err = run(capsys, "test", str(directory))
     assert code == 0, err
+
+
+def test_a_case_with_an_undeclared_input_fails(capsys: pytest.CaptureFixture[str], write_pack: WritePack) -> None:
+    """A misspelt input would otherwise be null and the case could pass for the wrong reason."""
+    directory = with_tests(write_pack("p", PACK), TESTS.replace("inputs: {object: {metadata: {name: ok}}}",
+                                                                "inputs: {object: {metadata: {name: ok}}, objekt: {}}"))
+    code, out, _ = run(capsys, "test", str(directory))
+    assert code == 1 and "unknown input(s) objekt; the pack declares object" in out
