@@ -169,3 +169,29 @@ def test_server_side_apply_removes_fields_the_manager_stops_applying(kubectl) ->
     kubectl("patch", "configmap", "shrinking", "--type=merge", "-p", '{"data": {"c": "3"}}')
     kubectl("apply", "--server-side", "-f", "-", stdin=both.replace('  b: "2"\n', ""))
     assert kubectl.json("get", "configmap", "shrinking")["data"] == {"a": "1", "c": "3"}
+
+
+def test_tables_of_built_in_kinds(kubectl, raw) -> None:
+    raw("POST", "/api/v1/nodes", {"metadata": {"name": "table-node", "labels": {"node-role.kubernetes.io/worker": ""}},
+                                  "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                             "nodeInfo": {"kubeletVersion": "v1.37.1"}}})
+    raw("POST", "/api/v1/namespaces/default/services", {"metadata": {"name": "table-svc"},
+                                                        "spec": {"clusterIP": "None", "ports": [{"port": 8080}]}})
+    raw("POST", "/api/v1/namespaces/default/pods", {"metadata": {"name": "table-pod"},
+                                                    "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    raw("POST", "/api/v1/namespaces/default/events", {
+        "metadata": {"name": "table-pod.1"}, "involvedObject": {"kind": "Pod", "name": "table-pod", "namespace": "default"},
+        "reason": "Scheduled", "message": "assigned", "type": "Normal", "lastTimestamp": "2026-01-01T00:00:00Z"})
+    expected = {
+        ("nodes", "table-node"): (["NAME", "STATUS", "ROLES", "AGE", "VERSION"], ["table-node", "Ready", "worker"]),
+        ("services", "table-svc"): (["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+                                    ["table-svc", "ClusterIP", "None", "<none>", "8080/TCP"]),
+        ("pods", "table-pod"): (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["table-pod", "0/1", "Pending", "0"]),
+        ("namespaces", "default"): (["NAME", "STATUS", "AGE"], ["default", "Active"]),
+    }
+    for (resource, name), (header, cells) in expected.items():
+        lines = kubectl("get", resource, name).stdout.splitlines()
+        assert lines[0].split() == header, lines
+        assert lines[1].split()[:len(cells)] == cells, lines
+    events = kubectl("get", "events").stdout
+    assert "Scheduled" in events and "pod/table-pod" in events and "assigned" in events

@@ -77,3 +77,28 @@ def test_get_missing_object_is_not_found(api_client: client.ApiClient) -> None:
     body = json.loads(raised.value.body)
     assert raised.value.status == 404 and body["reason"] == "NotFound"
     assert body["message"] == 'pods "missing" not found'
+
+
+def test_list_pages_with_limit_and_continue(api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    core.create_namespace({"metadata": {"name": "paged"}})
+    for n in range(5):
+        core.create_namespaced_config_map("paged", {"metadata": {"name": f"page-{n}"}})
+    names, token, pages = [], None, 0
+    while True:
+        page = core.list_namespaced_config_map("paged", limit=2, _continue=token)
+        names += [c.metadata.name for c in page.items]
+        pages += 1
+        token = page.metadata._continue
+        if not token:
+            break
+    assert names == [f"page-{n}" for n in range(5)] and pages == 3
+
+
+def test_server_side_apply_patch_through_the_python_client(api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied-py"}, "data": {"k": "v"}}
+    created = core.patch_namespaced_config_map("applied-py", "default", body, field_manager="py-apply",
+                                               _content_type="application/apply-patch+yaml")
+    assert created.data == {"k": "v"}
+    assert [(m.manager, m.operation) for m in created.metadata.managed_fields] == [("py-apply", "Apply")]
