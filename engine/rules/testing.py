@@ -3,9 +3,9 @@
 Owns: `CaseResult`, `TestReport`, `run_tests(paths, backend)`. A case passes only when every
 expectation holds: `object` (the whole patched subject), `errors` (exactly these, in any
 order; absent means none: an unexpected error always fails), `actions` (exactly these, in
-order), `fired` (exactly these rules). Absent keys other than `errors` are not checked. Failures carry a readable diff. A test file none
-of whose cases fires a rule is a problem; so is every rule that no case fired, and a case
-giving an input the pack does not declare fails. Cases run
+order), `fired` (exactly these rules); other absent keys are not checked. Failures carry a
+readable diff. A case giving an input the pack does not declare fails; a test file none of
+whose cases fires a rule is a problem, and so is every rule that no case fired. Cases run
 without the wall-clock budget, so a verdict never depends on how busy the machine is.
 Called by: `engine.cli.commands.rules`.
 Must not import: `kube`, `localcluster`, `planner`, `model`, `webhook`.
