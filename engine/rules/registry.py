@@ -84,7 +84,8 @@ class Registry:
                  found: list[problems.Problem]) -> compiling.CompiledPack | None:
         """Reuse the compiled pack when the file did not change, else compile it."""
         same = previous.get(pack.name)
-        if same is not None and same.pack.digest == pack.digest and same.pack.version == pack.version:
+        if same is not None and (same.pack.digest, same.pack.layer, same.pack.source.filename) == (
+                pack.digest, pack.layer, pack.source.filename):
             return same
         compiled, compile_problems = compiling.compile_pack(pack, self.backend)
         found += compile_problems

@@ -126,3 +126,26 @@ def test_an_operator_pack_that_fails_to_compile_leaves_the_builtin_in_force_3(
     found = active.load([builtin, extra])
     assert [p.message for p in found] == ["undeclared reference to 'nope'"]
     assert [p.pack.id for p in active.snapshot.packs] == ["a-pack@1.0.0"]
+
+
+def test_decision_phases_consult_operator_packs_first_and_stop_at_the_first_decision_3(
+        tmp_path: pathlib.Path, write_pack: WritePack, backend: evaluator.Backend) -> None:
+    decide = """\
+phase: failure
+inputs: [{{name: object, required: true}}]
+actions: [{{type: Say, params: [who]}}]
+rules:
+  - {{name: say, when: "{when}", action: {{type: Say, params: {{who: "'{who}'"}}}}}}
+"""
+    builtin, ops = tmp_path / "builtin", tmp_path / "ops"
+    write_pack("builtin-decides", decide.format(when="true", who="builtin"), root=builtin)
+    write_pack("operator-decides", decide.format(when="object.x == 1", who="operator"), root=ops)
+    active = registry.Registry(backend)
+    assert active.load([builtin, ops]) == []
+    assert [p.pack.name for p in active.snapshot.by_phase("failure")] == ["operator-decides", "builtin-decides"]
+    chosen = active.evaluate_phase("failure", {"object": {"x": 1}})
+    assert [a.params["who"] for a in chosen.actions] == ["operator"]
+    assert {t.origin.split("@")[0] for t in chosen.trace} == {"operator-decides"}, "the built-in pack did not run"
+    assert [a.params["who"] for a in active.evaluate_phase("failure", {"object": {"x": 2}}).actions] == ["builtin"]
+    assert active.load([ops, builtin]) == []
+    assert [p.pack.name for p in active.snapshot.by_phase("failure")] == ["builtin-decides", "operator-decides"]
