@@ -142,7 +142,8 @@ class Run:
     def jobset(self) -> dict[str, Any] | None:
         """The JobSet now, or None once it is gone."""
         try:
-            found: dict[str, Any] = self.cluster.call(self.api.get(resources.JOBSETS, self.name, namespace=self.namespace))
+            found: dict[str, Any] = self.cluster.call(
+                self.api.get(resources.JOBSETS, self.name, namespace=self.namespace))
         except errors.NotFound:
             return None
         return found

@@ -42,7 +42,8 @@ def test_restart_jobset_recreates_every_job_until_max_restarts(submit: Callable[
 
 
 def test_restarts_ignoring_max_restarts_go_past_the_budget(submit: Callable[[str], harness.Run]) -> None:
-    """§10.8 RestartJobSetAndIgnoreMaxRestarts: exit 42 -> PodFailurePolicy -> restarts beyond maxRestarts 1, never Failed."""
+    """§10.8 RestartJobSetAndIgnoreMaxRestarts: exit 42 -> PodFailurePolicy -> restarts past maxRestarts 1,
+    never Failed."""
     run = submit("failure-restart-jobset-ignore-max-restarts.yaml")
     jobset = run.wait_for(lambda js: (js.get("status") or {}).get("restarts", 0) >= 3, what="3 restarts")
     assert "restartsCountTowardsMax" not in jobset["status"]

@@ -34,8 +34,8 @@ def test_success_policy_any_completes_on_the_first_target_job(submit: Callable[[
     done = run.first("JobSet", lambda js: (condition(js, "Completed") or {}).get("status") == "True")
     warmup = run.first("Job", lambda job: job["metadata"]["name"] == "success-any-warmup-0"
                        and harness.job_finished(job, "Complete"))
-    worker = min(e.version for e in run.history("Job")
-                 if e.obj["metadata"]["name"].startswith("success-any-workers-") and harness.job_finished(e.obj, "Complete"))
+    worker = min(e.version for e in run.history("Job") if e.obj["metadata"]["name"].startswith("success-any-workers-")
+                 and harness.job_finished(e.obj, "Complete"))
     assert warmup < worker < done
     harness.eventually(lambda: "success-any-driver-0" not in run.jobs(), what="the driver Job deleted")
     assert any(e.type == "DELETED" or e.obj["metadata"].get("deletionTimestamp")

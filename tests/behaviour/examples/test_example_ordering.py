@@ -30,7 +30,8 @@ def test_in_order_startup_creates_the_workers_once_the_driver_is_ready(submit: C
     driver_ready = run.first("Job", lambda job: job["metadata"]["name"] == "in-order-driver-0" and _ready(job))
     first_worker = run.first("Job", lambda job: job["metadata"]["name"].startswith("in-order-workers-"))
     assert driver_ready < first_worker
-    in_progress = run.first("JobSet", lambda js: (condition(js, "StartupPolicyInProgress") or {}).get("status") == "True")
+    in_progress = run.first("JobSet",
+                            lambda js: (condition(js, "StartupPolicyInProgress") or {}).get("status") == "True")
     assert in_progress < first_worker
     assert condition(jobset, "StartupPolicyCompleted")["status"] == "True"
     assert condition(jobset, "StartupPolicyCompleted")["reason"] == "InOrderStartupPolicyCompleted"
@@ -45,7 +46,8 @@ def test_depends_on_waits_for_complete_then_for_ready(submit: Callable[[str], ha
     created = [name for name, _ in run.jobs_created()]
     assert created[0] == "pipeline-prepare-0" and created[-1] == "pipeline-monitor-0"
     assert sorted(created[1:3]) == ["pipeline-train-0", "pipeline-train-1"]
-    prepare_done = run.first("Job", lambda job: _named("pipeline-prepare-0")(job) and harness.job_finished(job, "Complete"))
+    prepare_done = run.first("Job", lambda job: _named("pipeline-prepare-0")(job)
+                             and harness.job_finished(job, "Complete"))
     assert prepare_done < run.first("Job", lambda job: job["metadata"]["name"].startswith("pipeline-train-"))
     trains_ready = max(run.first("Job", lambda job, n=n: _named(n)(job) and _ready(job))
                        for n in ("pipeline-train-0", "pipeline-train-1"))

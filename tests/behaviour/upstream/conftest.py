@@ -26,7 +26,8 @@ Upstream = Callable[..., exampleharness.Run]
 
 
 @pytest.fixture(scope="package")
-def installations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[dict[str, bool]], exampleharness.Cluster]]:
+def installations(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[dict[str, bool]], exampleharness.Cluster]]:
     started: dict[tuple[tuple[str, bool], ...], exampleharness.Cluster] = {}
 
     def installation(gates: dict[str, bool]) -> exampleharness.Cluster:

@@ -83,7 +83,8 @@ def test_host_maintenance_model_ignores_evictions_and_counts_crashes(upstream: U
     leader's pod 0 exiting 1 (BackoffLimitExceeded) meets RestartJobSet with maxRestarts 0: ReachedMaxRestarts."""
     run = upstream("failure-policy/host-maintenance-event-model.yaml", "host-maintenance-event-model")
     def running_leader_pod() -> dict[str, Any] | None:
-        return next((p for p in run.pods() if p["metadata"]["name"].startswith("host-maintenance-event-model-leader-0-1-")
+        prefix = "host-maintenance-event-model-leader-0-1-"
+        return next((p for p in run.pods() if p["metadata"]["name"].startswith(prefix)
                      and (p.get("status") or {}).get("phase") == "Running"), None)
     leader = runs.eventually(running_leader_pod, what="leader pod 1 running")
     simulations.current.evict(run.namespace, leader["metadata"]["name"])

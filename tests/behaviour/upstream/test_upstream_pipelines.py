@@ -50,7 +50,8 @@ def test_multiple_depends_on_waits_for_both_initializers(upstream: Upstream) -> 
     run = upstream("depends-on/multiple-depends-on.yaml", "multiple-depends-on")
     _completed(run)
     created = [name for name, _ in run.jobs_created()]
-    assert sorted(created[:2]) == ["multiple-depends-on-dataset-initializer-0", "multiple-depends-on-model-initializer-0"]
+    assert sorted(created[:2]) == ["multiple-depends-on-dataset-initializer-0",
+                                   "multiple-depends-on-model-initializer-0"]
     assert created[2:] == ["multiple-depends-on-worker-0"]
     both = max(_all_done(run, "multiple-depends-on-dataset-initializer-"),
                _all_done(run, "multiple-depends-on-model-initializer-"))
@@ -62,7 +63,8 @@ def test_startup_policy_in_order_starts_workers_after_the_driver_is_ready(upstre
     run = upstream("startup-policy/startup-driver-ready.yaml")
     run.wait_for(lambda js: (condition(js, "StartupPolicyCompleted") or {}).get("status") == "True",
                  what="StartupPolicyCompleted")
-    assert [name for name, _ in run.jobs_created()] == ["startup-driver-ready-driver-0", "startup-driver-ready-workers-0"]
+    assert [name for name, _ in run.jobs_created()] == ["startup-driver-ready-driver-0",
+                                                       "startup-driver-ready-workers-0"]
     driver_ready = run.first("Job", lambda job: _named("startup-driver-ready-driver-")(job) and _ready(job))
     assert driver_ready < run.first("Job", _named("startup-driver-ready-workers-"))
     jobset = _completed(run)

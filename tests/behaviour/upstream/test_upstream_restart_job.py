@@ -13,8 +13,9 @@ FEATURE_GATES = {"RestartJob": True}
 
 def _incarnations(run: runs.Run, job: str) -> list[tuple[str, str]]:
     """(restart-attempt, job-restart-attempt) of each Job `job` created, in order."""
-    return [(e.obj["metadata"]["labels"][LABEL + "restart-attempt"], e.obj["metadata"]["labels"][LABEL + "job-restart-attempt"])
-            for e in run.history("Job") if e.type == "ADDED" and e.obj["metadata"]["name"] == job]
+    labels = [e.obj["metadata"]["labels"] for e in run.history("Job")
+              if e.type == "ADDED" and e.obj["metadata"]["name"] == job]
+    return [(found[LABEL + "restart-attempt"], found[LABEL + "job-restart-attempt"]) for found in labels]
 
 
 def _story(run: runs.Run) -> dict:
