@@ -4,7 +4,8 @@ Owns: create-time status (Pods Pending with a QoS class, Namespaces Active, othe
 Job defaults (parallelism, completions, backoffLimit, completionMode, suspend,
 podReplacementPolicy, the generated selector and template labels), pod-spec defaults
 (restartPolicy, dnsPolicy, schedulerName, terminationGracePeriodSeconds, container
-terminationMessage fields and imagePullPolicy) and Service defaults (type, ports, clusterIP).
+terminationMessage fields and imagePullPolicy), Service defaults (type, ports, clusterIP) and the
+Secret type (Opaque).
 Called by: `admission` before webhooks and validation.
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -45,6 +46,8 @@ def apply(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
         _pod_spec(obj.setdefault("spec", {}), restart_default="Always")
     elif rt.key == "v1/services":
         _service(obj.setdefault("spec", {}))
+    elif rt.key == "v1/secrets" and not obj.get("type"):
+        obj["type"] = "Opaque"
 
 
 def _job(spec: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """The HTTP face of the embedded API server (aiohttp), minus watch streams.
 
 Owns: URL parsing (`/api/v1/...`, `/apis/G/V/...`, namespaced or not, subresources), the
-discovery, OpenAPI and health endpoints, request decoding (3 MiB body limit -> 413, JSON or
-YAML, protobuf -> 415), query options (dryRun, fieldManager, fieldValidation, force,
+discovery, OpenAPI and health endpoints, request decoding (3 MiB body limit -> 413, JSON,
+YAML, or protobuf for the kinds `protobuf` knows; other media types -> 415), query options (dryRun, fieldManager, fieldValidation, force,
 selectors, limit/continue, propagationPolicy, gracePeriodSeconds), Table or JSON answers,
 `Warning` headers, fault injection, and turning every `APIStatusError` into a Status body.
 An unexpected exception is a server bug: it is logged and answered 500.
@@ -23,7 +23,7 @@ import yaml
 from aiohttp import web
 
 from engine.localcluster import (admission, api as api_module, discovery, errors, faults as faults_module,
-                                 openapi, patching, resources, selectors, streaming, tables)
+                                 openapi, patching, protobuf, resources, selectors, streaming, tables)
 
 BODY_LIMIT = 3 * 1024 * 1024
 _LOG = logging.getLogger(__name__)
@@ -320,6 +320,8 @@ async def read_body(request: web.Request, *, optional: bool = False) -> Any:
             return json.loads(raw)
         except ValueError as error:
             raise errors.bad_request(f"couldn't get version/kind; json parse error: {error}") from None
+    if content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
     if content_type in ("application/yaml", "application/x-yaml"):
         try:
             return yaml.safe_load(raw)

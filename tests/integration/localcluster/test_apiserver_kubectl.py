@@ -195,3 +195,13 @@ def test_tables_of_built_in_kinds(kubectl, raw) -> None:
         assert lines[1].split()[:len(cells)] == cells, lines
     events = kubectl("get", "events").stdout
     assert "Scheduled" in events and "pod/table-pod" in events and "assigned" in events
+
+
+def test_imperative_create_commands_sent_as_protobuf(kubectl) -> None:
+    kubectl("create", "namespace", "imperative")
+    kubectl("create", "configmap", "made", "-n", "imperative", "--from-literal=a=b", "--from-literal=c=d")
+    kubectl("create", "secret", "generic", "hidden", "-n", "imperative", "--from-literal=token=s3cr3t")
+    assert kubectl.json("get", "namespace", "imperative")["status"]["phase"] == "Active"
+    assert kubectl.json("get", "configmap", "made", "-n", "imperative")["data"] == {"a": "b", "c": "d"}
+    secret = kubectl.json("get", "secret", "hidden", "-n", "imperative")
+    assert secret["type"] == "Opaque" and secret["data"] == {"token": "czNjcjN0"}
