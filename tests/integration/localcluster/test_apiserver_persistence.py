@@ -12,6 +12,15 @@ from kubernetes import client, config
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
+CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+       "metadata": {"name": "gadgets.example.com"},
+       "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                        "size": {"type": "integer"}}}}}}}]}}
+
+
 def _start(data_dir: pathlib.Path, kubeconfig: pathlib.Path) -> tuple[subprocess.Popen, client.CoreV1Api]:
     process = subprocess.Popen([sys.executable, "-m", "engine.localcluster", "--port", "0", "--data-dir",
                                 str(data_dir), "--kubeconfig", str(kubeconfig)],
@@ -36,6 +45,11 @@ def test_restart_with_data_dir_keeps_objects_and_versions(tmp_path: pathlib.Path
             core.create_namespaced_config_map("kept", {"metadata": {"name": f"cm-{n}"}, "data": {"n": str(n)}})
         core.delete_namespaced_config_map("cm-0", "kept")
         before = core.list_namespaced_config_map("kept")
+        extensions = client.ApiextensionsV1Api(core.api_client)
+        extensions.create_custom_resource_definition(CRD)
+        client.CustomObjectsApi(core.api_client).create_namespaced_custom_object(
+            "example.com", "v1", "kept", "gadgets", {"apiVersion": "example.com/v1", "kind": "Gadget",
+                                                     "metadata": {"name": "g"}, "spec": {"size": 3}})
     finally:
         _stop(process)
     process, core = _start(tmp_path / "data", tmp_path / "kubeconfig")
@@ -44,6 +58,9 @@ def test_restart_with_data_dir_keeps_objects_and_versions(tmp_path: pathlib.Path
         assert [(c.metadata.name, c.metadata.uid, c.data) for c in after.items] == \
                [(c.metadata.name, c.metadata.uid, c.data) for c in before.items]
         assert len(after.items) == 19
+        gadget = client.CustomObjectsApi(core.api_client).get_namespaced_custom_object(
+            "example.com", "v1", "kept", "gadgets", "g")
+        assert gadget["spec"] == {"size": 3}
         created = core.create_namespaced_config_map("kept", {"metadata": {"name": "new"}})
         assert int(created.metadata.resource_version) > int(before.metadata.resource_version)
     finally:
