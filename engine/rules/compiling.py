@@ -69,6 +69,9 @@ class CompiledRule:
     reads: frozenset[str]  # inputs and variables its expressions may read (forEach adds the subject)
     batch: evaluator.Program | None = None  # forEach of a read-only phase: all elements at once
     batch_reads: frozenset[str] = frozenset()  # what `batch` reads (variables inlined)
+    # patch phases, rules without forEach: the subject paths it reads (None: all of it), so an
+    # activation made before patches elsewhere can still serve it
+    subject_paths: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -303,7 +306,10 @@ def _with_eager(compiled: CompiledPack) -> CompiledPack:
     where they must see the subject as given); the rest only if a batch falls back."""
     variables = {name: reads for name, _, reads in compiled.variables}
     if compiled.pack.phase.effect == "patch":
-        return dataclasses.replace(compiled, eager=frozenset(variables))
+        rules = tuple(rule if rule.selector is not None else dataclasses.replace(
+            rule, subject_paths=references.subject_paths(_program_sources(rule), compiled.pack.subject))
+            for rule in compiled.rules)
+        return dataclasses.replace(compiled, rules=rules, eager=frozenset(variables))
     read = {name for rule in compiled.rules for name in (rule.batch_reads if rule.batch else rule.reads)}
     eager, pending = set(), [name for name in read if name in variables]
     while pending:
@@ -312,6 +318,12 @@ def _with_eager(compiled: CompiledPack) -> CompiledPack:
             eager.add(name)
             pending += [r for r in variables[name] if r in variables]
     return dataclasses.replace(compiled, eager=frozenset(eager))
+
+
+def _program_sources(rule: CompiledRule) -> list[str]:
+    """The sources of every program of a patch rule, as compiled (variables inlined)."""
+    programs = [rule.when] + [o.path_program for o in rule.patch] + [o.value_program for o in rule.patch]
+    return [program.source for program in programs if program is not None]
 
 
 def _inline(source: str, definitions: dict[str, str]) -> str:

@@ -69,6 +69,7 @@ class _Evaluation:
         self.clock = 0
         self.selections: dict[str, tuple[list[selecting.Match], int]] = {}
         self.unevaluated = {name for name, _, _ in compiled.variables}
+        self.patch_log: list[tuple[int, tuple[str, ...]]] = []  # (clock, path) of each operation
         self.operations: list[decisions.Operation] = []
         self.errors: list[decisions.FieldError] = []
         self.actions: list[decisions.Action] = []
@@ -194,19 +195,22 @@ class _Evaluation:
         return cached[0]
 
     def _activation(self, environment: evaluator.Environment, match: selecting.Match | None,
-                    reads: frozenset[str]) -> evaluator.Activation:
+                    reads: frozenset[str], subject_paths: tuple[tuple[str, ...], ...] | None = None
+                    ) -> evaluator.Activation:
         """One activation per (environment, element), reused while nothing it reads changed.
 
         An activation converts each input on first read, so a fresh one is costly: it is
         rebuilt only when a name the expression may read got a new value since (a variable,
-        or the subject after a patch; forEach elements always count as reading the subject).
+        or the subject after a patch; forEach elements always count as reading the subject),
+        unless every patch since touched none of the `subject_paths` the expression reads.
         """
         self._ensure(reads)
         key = (id(environment), match.text if match is not None else None)
         cached = self.activations.get(key)
         if cached is not None:
             activation, made = cached
-            if all(self.changed.get(name, 0) < made for name in reads):
+            changed = [name for name in reads if self.changed.get(name, 0) >= made]
+            if not changed or (changed == [self.pack.subject] and self._untouched(subject_paths, made)):
                 return activation
         bindings = self.bindings
         if match is not None:
@@ -217,10 +221,17 @@ class _Evaluation:
         self.activations[key] = (activation, self.clock)
         return activation
 
+    def _untouched(self, paths: tuple[tuple[str, ...], ...] | None, since: int) -> bool:
+        """No patch after `since` touched (or contains) any of `paths`."""
+        if paths is None:
+            return False
+        return not any(path[:len(patched)] == patched[:len(path)]
+                       for stamp, patched in reversed(self.patch_log) if stamp > since for path in paths)
+
     def _element(self, rule: compiling.CompiledRule, match: selecting.Match | None) -> bool:
         path = match.text if match is not None else ""
         try:
-            activation = self._activation(rule.environment, match, rule.reads)
+            activation = self._activation(rule.environment, match, rule.reads, rule.subject_paths)
             if rule.when is not None and not _bool(rule.when, activation, "when"):
                 self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, "when was false",
                                                        rule.rule.ref))
@@ -279,6 +290,7 @@ class _Evaluation:
         assert self.working is not None
         self.operations += done
         self._bind(self.pack.subject, self.working.root)
+        self.patch_log += [(self.clock, compiling.parse_pointer(operation.path)) for operation in done]
 
     def _action(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
         params = {name: _evaluate(program, activation, f"action.params.{name}")

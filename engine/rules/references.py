@@ -63,3 +63,23 @@ def inline(source: str, definitions: dict[str, str]) -> str:
         return f"({definitions[name]})" if name in definitions else match.group()
 
     return _TOKEN.sub(substitute, source)
+
+
+def subject_paths(sources: list[str], subject: str) -> tuple[tuple[str, ...], ...] | None:
+    """The field paths of `subject` the sources may read (each covers all below it).
+
+    `object.spec.network.x` reads ('spec', 'network', 'x'); a chain ends at an index, a call
+    or `?.`, so `object.spec.items.all(...)` reads ('spec', 'items'). None when a source
+    reads the subject as a whole (or, being shadowed, cannot be analysed).
+    """
+    found: set[tuple[str, ...]] = set()
+    for source in sources:
+        text = _STRING_LITERAL.sub("''", source)
+        if subject in bound_names(source):
+            return None
+        for match in re.finditer(rf"(?<![.\w?]){re.escape(subject)}\b((?:\s*\.\s*[A-Za-z_]\w*\b(?!\s*\())*)", text):
+            path = tuple(part.strip() for part in match.group(1).split(".")[1:])
+            if not path:
+                return None
+            found.add(path)
+    return tuple(sorted(found))

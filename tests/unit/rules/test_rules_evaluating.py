@@ -332,3 +332,19 @@ rules:
     assert first.subject["spec"]["network"] == second.subject["spec"]["network"] == {"labels": {"a": "1", "b": "2"}}
     assert first.operations[0].value == {"labels": {"a": "1"}}
     assert pack.pack.rules[0].patch[0].value == {"labels": {"a": "1"}}
+
+
+def test_rules_after_patches_see_every_change_they_read_2_5(compiled: Compiled) -> None:
+    """Activations made before a patch serve later rules only when the patch is elsewhere."""
+    pack = compiled("p", "phase: default\n" + INPUTS + """\
+rules:
+  - {name: a, when: "!has(object.spec.a)", patch: [{op: add, path: /spec/a, value: 1}]}
+  - {name: b, when: "!has(object.spec.b)", patch: [{op: add, path: /spec/b, valueExpression: "object.spec.a + 1"}]}
+  - {name: c, patch: [{op: add, path: /spec/c, valueExpression: "object.spec.b * 10"}]}
+  - {name: d, patch: [{op: add, path: /metadata/d, valueExpression: "object.metadata.name + string(object.spec.c)"}]}
+  - {name: e, when: "object.spec.items == []", patch: [{op: add, path: /spec/items/-, value: {name: z}}]}
+  - {name: f, patch: [{op: add, path: /spec/count, valueExpression: "size(object.spec.items)"}]}
+""")
+    spec = evaluating.evaluate(pack, {"object": jobset()}).subject["spec"]
+    assert (spec["a"], spec["b"], spec["c"], spec["count"]) == (1, 2, 20, 1)
+    assert evaluating.evaluate(pack, {"object": jobset()}).subject["metadata"]["d"] == "s20"

@@ -29,3 +29,13 @@ def test_inline_parenthesises_definitions_outside_strings_and_fields() -> None:
 def test_inline_refuses_a_shadowing_comprehension_variable() -> None:
     with pytest.raises(references.ShadowedError):
         references.inline("[1].all(b, b > 0)", {"b": "object.spec"})
+
+
+def test_subject_paths_end_at_calls_indexes_and_optionals() -> None:
+    paths = references.subject_paths(
+        ["!has(object.spec.network) && object.spec.items.all(i, i.x) && 'object.kind' == object.metadata.name",
+         "object.spec.items[0].name"], "object")
+    assert paths == (("metadata", "name"), ("spec", "items"), ("spec", "network"))
+    for whole in ["object.?spec", "f(object)", "object['spec']", "[1].all(object, object > 0)"]:
+        assert references.subject_paths([whole], "object") is None, whole
+    assert references.subject_paths(["jobset.x"], "object") == ()
