@@ -79,6 +79,8 @@ class Admission:
         if opts.field_manager is None:
             raise errors.bad_request("PATCH with apply requires a fieldManager query parameter")
         meta = applied.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.bad_request("error decoding apply patch: metadata must be an object")
         if meta.get("name") not in (None, name):
             raise errors.bad_request(f'the name of the object ({meta.get("name")}) does not match the '
                                      f'name on the URL ({name})')

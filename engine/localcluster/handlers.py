@@ -263,6 +263,8 @@ class Handlers:
             propagation = "Orphan"
         grace = body.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
         grace = None if grace is None else _int(str(grace), "gracePeriodSeconds")
+        if not isinstance(body.get("preconditions") or {}, dict):
+            raise errors.bad_request("preconditions: expected an object with uid and resourceVersion")
         current = self.api.stored(target.rt, target.namespace, target.name or "")
         pending = await self.api.delete(target.rt.key, target.namespace, target.name or "", propagation=propagation,
                                         grace_period_seconds=grace, dry_run=opts.dry_run,

@@ -67,13 +67,16 @@ def apply_patch(kind: str, rt: resources.ResourceType, current: dict[str, Any], 
     """The patched copy of `current`."""
     patch = decode(body)
     if kind == "json":
-        return json_patch(objectmeta.clone(current), patch)
-    if not isinstance(patch, dict):
+        patched = json_patch(objectmeta.clone(current), patch)
+    elif not isinstance(patch, dict):
         raise errors.bad_request("error decoding patch: the patch must be a JSON object")
-    if kind == "merge":
-        return merge_patch(current, patch)
-    merged = strategic_merge(current, patch, type_of(rt))
-    return merged if isinstance(merged, dict) else {}
+    elif kind == "merge":
+        patched = merge_patch(current, patch)
+    else:
+        patched = strategic_merge(current, patch, type_of(rt))
+    if not isinstance(patched, dict) or not isinstance(patched.get("metadata", {}), dict):
+        raise _failed("the patched document must be an object with object metadata")
+    return patched
 
 
 # ---- RFC 7386 -------------------------------------------------------------------------

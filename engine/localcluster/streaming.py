@@ -47,7 +47,10 @@ class Watches:
         if send_initial and query.get("resourceVersionMatch") != "NotOlderThan":
             raise errors.invalid("", "ListOptions", "", [("resourceVersionMatch", "Forbidden: sendInitialEvents "
                                                           "requires setting resourceVersionMatch to NotOlderThan")])
-        timeout = float(query.get("timeoutSeconds", "0") or 0)
+        try:
+            timeout = float(query.get("timeoutSeconds", "0") or 0)
+        except ValueError:
+            raise errors.bad_request(f"timeoutSeconds: invalid number {query['timeoutSeconds']!r}") from None
         bookmarks = query.get("allowWatchBookmarks") == "true"
         subscription = self._api.hub.subscribe(rt.storage_key)
         stream = _Stream(rt, namespace, labels, fields, table, self._api.clock)

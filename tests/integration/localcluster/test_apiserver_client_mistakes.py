@@ -124,3 +124,21 @@ def test_mistyped_metadata_of_a_custom_resource_is_a_bad_request(raw, kubectl) -
                           {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w2", "labels": ["x"]}})
     assert code == 400, status
     assert "cannot unmarshal array into Go struct field metadata.labels" in status["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "code"), [
+    ("PATCH", "/api/v1/namespaces/default/configmaps/twice", [{"op": "replace", "path": "", "value": [1]}],
+     "application/json-patch+json", 422),
+    ("PATCH", "/api/v1/namespaces/default/configmaps/twice", {"$patch": "delete"},
+     "application/strategic-merge-patch+json", 422),
+    ("PATCH", "/api/v1/namespaces/default/configmaps/twice?fieldManager=m", {"metadata": "x"},
+     "application/apply-patch+yaml", 400),
+    ("DELETE", "/api/v1/namespaces/default/configmaps/twice", {"preconditions": "x"}, "application/json", 400),
+    ("GET", "/api/v1/configmaps?watch=true&timeoutSeconds=soon", None, "application/json", 400),
+    ("GET", "/api/v1/configmaps?limit=many", None, "application/json", 400),
+])
+def test_odd_requests_are_client_errors(raw, method, path, body, content_type, code) -> None:
+    raw("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "twice"}})
+    status_code, _, status = raw(method, path, body, {"Content-Type": content_type})
+    assert status_code == code, status
+    assert status["kind"] == "Status" and status["code"] == code
