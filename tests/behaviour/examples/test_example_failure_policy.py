@@ -21,7 +21,8 @@ def test_fail_jobset_fails_at_once_when_the_leader_fails(submit: Callable[[str],
 
 
 def test_restart_jobset_recreates_every_job_until_max_restarts(submit: Callable[[str], harness.Run]) -> None:
-    """§10.8, §10.9 RestartJobSet: two restarts (each Job created three times), then ReachedMaxRestarts."""
+    """§10.8, §10.9 RestartJobSet: two restarts, each deleting and recreating every Job (the leader too, unless
+    the next worker failure comes before its old Job is gone), then ReachedMaxRestarts."""
     run = submit("failure-restart-jobset.yaml")
     jobset = run.finished()
     status = jobset["status"]
@@ -31,8 +32,8 @@ def test_restart_jobset_recreates_every_job_until_max_restarts(submit: Callable[
     restarting = condition(jobset, "RestartingJobSet")
     assert restarting["status"] == "False" and restarting["reason"] == "JobSetFailed"
     created = run.jobs_created()
-    for job in ("restart-all-leader-0", "restart-all-workers-0"):
-        assert len({uid for name, uid in created if name == job}) == 3, created
+    assert len({uid for name, uid in created if name == "restart-all-workers-0"}) == 3, created
+    assert len({uid for name, uid in created if name == "restart-all-leader-0"}) >= 2, created
     attempts = [e.obj["metadata"]["labels"][LABEL + "restart-attempt"]
                 for e in run.history("Job") if e.type == "ADDED"]
     assert sorted(set(attempts)) == ["0", "1", "2"]
