@@ -116,13 +116,3 @@ def expired(message: str) -> APIStatusError:
 def internal(message: str) -> APIStatusError:
     """500 InternalError (fault injection and webhook failures only)."""
     return APIStatusError(500, "InternalError", message)
-
-
-def too_many_requests(message: str) -> APIStatusError:
-    """429 TooManyRequests."""
-    return APIStatusError(429, "TooManyRequests", message, details={"retryAfterSeconds": 1})
-
-
-def timeout(message: str) -> APIStatusError:
-    """504 Timeout."""
-    return APIStatusError(504, "Timeout", message)

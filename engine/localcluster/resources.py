@@ -122,13 +122,6 @@ class Catalogue:
                 details={"group": group, "kind": plural})
         return found
 
-    def for_kind(self, api_version: str, kind: str) -> ResourceType | None:
-        """The type serving `kind` in `api_version`, if any."""
-        for rt in self._by_key.values():
-            if rt.api_version == api_version and rt.kind == kind:
-                return rt
-        return None
-
     def group_versions(self) -> dict[str, list[ResourceType]]:
         """Served types grouped by apiVersion, in registration order."""
         grouped: dict[str, list[ResourceType]] = {}

@@ -80,10 +80,6 @@ class Storage:
             found.extend(names[n] for n in sorted(names))
         return found
 
-    def count(self, skey: str) -> int:
-        """How many objects are stored under `skey`."""
-        return sum(len(names) for names in self._objects.get(skey, {}).values())
-
     def put(self, skey: str, obj: dict[str, Any], old: dict[str, Any] | None) -> Event:
         """Store `obj` (its resourceVersion already set) and record ADDED or MODIFIED."""
         meta = obj["metadata"]
