@@ -4,6 +4,7 @@ headers say (`--feature-gates RestartJob=true`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import exampleharness as harness
 from exampleharness import LABEL, condition
@@ -17,7 +18,7 @@ def _loader_restarts(run: harness.Run) -> list[str]:
             if e.type == "ADDED" and e.obj["metadata"]["name"].endswith("-loader-0")]
 
 
-def _common_outcome(run: harness.Run) -> dict:
+def _common_outcome(run: harness.Run) -> dict[str, Any]:
     jobset = run.finished()
     assert jobset["status"]["terminalState"] == "Completed"
     assert condition(jobset, "Completed")["reason"] == "AllJobsCompleted"

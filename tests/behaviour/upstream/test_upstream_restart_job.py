@@ -4,6 +4,8 @@ restarts), then everything succeeds (spec §10.8, §10.9)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import exampleharness as runs
 from conftest import Upstream
 from exampleharness import LABEL, condition
@@ -18,7 +20,7 @@ def _incarnations(run: runs.Run, job: str) -> list[tuple[str, str]]:
     return [(found[LABEL + "restart-attempt"], found[LABEL + "job-restart-attempt"]) for found in labels]
 
 
-def _story(run: runs.Run) -> dict:
+def _story(run: runs.Run) -> dict[str, Any]:
     jobset = run.finished(timeout=60)
     assert jobset["status"]["terminalState"] == "Completed", jobset["status"]
     assert jobset["status"]["restarts"] == 1
