@@ -73,6 +73,8 @@ def _job(job: dict[str, Any], old: dict[str, Any] | None, subresource: str | Non
     if not isinstance(template, dict):
         return [("spec.template", "Required value")]
     problems += _pod_spec(template.get("spec") or {}, "spec.template.spec", job=True)
+    problems += [(f"spec.template.{field.removeprefix('metadata.')}", message)
+                 for field, message in objectmeta.metadata_problems(template.get("metadata") or {})]
     for field in ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds"):
         value = spec.get(field)
         if value is not None and (not isinstance(value, int) or value < 0):

@@ -142,3 +142,12 @@ def test_odd_requests_are_client_errors(raw, method, path, body, content_type, c
     status_code, _, status = raw(method, path, body, {"Content-Type": content_type})
     assert status_code == code, status
     assert status["kind"] == "Status" and status["code"] == code
+
+
+def test_job_name_too_long_for_its_pod_label_is_invalid(raw) -> None:
+    name = "j" * 64
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+           "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}
+    code, _, status = raw("POST", "/apis/batch/v1/namespaces/default/jobs", job)
+    assert code == 422
+    assert "spec.template.labels" in {cause["field"] for cause in status["details"]["causes"]}
