@@ -22,7 +22,6 @@ import exampleharness  # noqa: E402
 import upstreamharness as harness  # noqa: E402
 
 _namespaces = itertools.count(1)
-Upstream = Callable[..., exampleharness.Run]
 
 
 @pytest.fixture(scope="package")
@@ -61,7 +60,7 @@ def simulations(cluster: exampleharness.Cluster) -> Iterator[harness.Simulations
 
 
 @pytest.fixture
-def upstream(cluster: exampleharness.Cluster, simulations: harness.Simulations) -> Iterator[Upstream]:
+def upstream(cluster: exampleharness.Cluster, simulations: harness.Simulations) -> Iterator[harness.Upstream]:
     """Run the upstream manifest `path` with `scenario`; returns the watched Run."""
     runs: list[exampleharness.Run] = []
     namespace = f"upstream-{next(_namespaces)}"

@@ -8,7 +8,6 @@ from typing import Any
 
 import exampleharness as runs
 import upstreamharness as harness
-from conftest import Upstream
 from exampleharness import condition
 
 
@@ -32,7 +31,7 @@ def _restarting_past_the_budget(run: runs.Run, rule: str) -> dict[str, Any]:
     return jobset
 
 
-def test_failjobset_action_fails_when_the_leader_fails(upstream: Upstream) -> None:
+def test_failjobset_action_fails_when_the_leader_fails(upstream: harness.Upstream) -> None:
     """§10.8 FailJobSet targeting the leader: Failed (FailJobSetFailurePolicyAction) at the first leader failure."""
     run = upstream("failure-policy/failjobset-action.yaml", "failjobset-action")
     jobset = run.finished(timeout=60)
@@ -43,7 +42,7 @@ def test_failjobset_action_fails_when_the_leader_fails(upstream: Upstream) -> No
     assert _failed_reasons(run, "failjobset-action-example-leader-0") == ["BackoffLimitExceeded"]
 
 
-def test_restartjobset_action_restarts_until_max_restarts(upstream: Upstream) -> None:
+def test_restartjobset_action_restarts_until_max_restarts(upstream: harness.Upstream) -> None:
     """§10.8 RestartJobSet targeting the leader: restarts 3 (counted), then ReachedMaxRestarts."""
     run = upstream("failure-policy/restartjobset-action.yaml", "restartjobset-action")
     jobset = run.finished(timeout=90)
@@ -53,14 +52,14 @@ def test_restartjobset_action_restarts_until_max_restarts(upstream: Upstream) ->
     assert len(_failed_reasons(run, "restartjobset-action-example-leader-0")) == 4
 
 
-def test_restartjobsetandignoremaxrestarts_action_restarts_without_end(upstream: Upstream) -> None:
+def test_restartjobsetandignoremaxrestarts_action_restarts_without_end(upstream: harness.Upstream) -> None:
     """§10.8 RestartJobSetAndIgnoreMaxRestarts: more restarts than maxRestarts 3, none counted, never Failed."""
     run = upstream("failure-policy/restartjobsetandignoremaxrestarts-action.yaml",
                    "restartjobsetandignoremaxrestarts-action")
     _restarting_past_the_budget(run, "failurePolicyRule0")
 
 
-def test_onjobfailurereasons_backoff_limit_restarts_without_end(upstream: Upstream) -> None:
+def test_onjobfailurereasons_backoff_limit_restarts_without_end(upstream: harness.Upstream) -> None:
     """§10.8 onJobFailureReasons [BackoffLimitExceeded]: the OnFailure container restart fails the leader Job with
     that reason; the rule restarts the JobSet past maxRestarts."""
     run = upstream("failure-policy/onjobfailurereasons-present.yaml", "onjobfailurereasons-present")
@@ -68,7 +67,7 @@ def test_onjobfailurereasons_backoff_limit_restarts_without_end(upstream: Upstre
     assert set(_failed_reasons(run, "onjobfailurereasons-present-example-leader-0")) == {"BackoffLimitExceeded"}
 
 
-def test_onjobfailurereasons_pod_failure_policy_restarts_without_end(upstream: Upstream) -> None:
+def test_onjobfailurereasons_pod_failure_policy_restarts_without_end(upstream: harness.Upstream) -> None:
     """§10.8 onJobFailureReasons [PodFailurePolicy]: exit code 1 of container leader -> FailJob -> PodFailurePolicy;
     the rule restarts the JobSet past maxRestarts."""
     run = upstream("failure-policy/onjobfailurereasons-present-podfailurepolicy.yaml",
@@ -77,7 +76,7 @@ def test_onjobfailurereasons_pod_failure_policy_restarts_without_end(upstream: U
     assert set(_failed_reasons(run, "onjobfailurereasons-podfailurepolicy-example-leader-0")) == {"PodFailurePolicy"}
 
 
-def test_host_maintenance_model_ignores_evictions_and_counts_crashes(upstream: Upstream,
+def test_host_maintenance_model_ignores_evictions_and_counts_crashes(upstream: harness.Upstream,
                                                                      simulations: harness.Simulations) -> None:
     """§10.8: an evicted leader pod (DisruptionTarget -> PodFailurePolicy) restarts without counting; then the
     leader's pod 0 exiting 1 (BackoffLimitExceeded) meets RestartJobSet with maxRestarts 0: ReachedMaxRestarts."""

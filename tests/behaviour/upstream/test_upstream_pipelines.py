@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import exampleharness as runs
-from conftest import Upstream
+import upstreamharness as harness
 from engine.kube import resources
 from exampleharness import LABEL, condition
 
@@ -34,7 +34,7 @@ def _completed(run: runs.Run) -> dict[str, Any]:
     return jobset
 
 
-def test_depends_on_launcher_after_initializer_complete_worker_after_launcher_ready(upstream: Upstream) -> None:
+def test_depends_on_launcher_after_initializer_complete_worker_after_launcher_ready(upstream: harness.Upstream) -> None:
     """§10.11: launcher created after the initializer completed; worker after the launcher was ready."""
     run = upstream("depends-on/depends-on.yaml", "depends-on")
     _completed(run)
@@ -45,7 +45,7 @@ def test_depends_on_launcher_after_initializer_complete_worker_after_launcher_re
     assert launcher_ready < run.first("Job", _named("depends-on-worker-"))
 
 
-def test_multiple_depends_on_waits_for_both_initializers(upstream: Upstream) -> None:
+def test_multiple_depends_on_waits_for_both_initializers(upstream: harness.Upstream) -> None:
     """§10.11: the worker Job is created only after both initializers completed."""
     run = upstream("depends-on/multiple-depends-on.yaml", "multiple-depends-on")
     _completed(run)
@@ -58,7 +58,7 @@ def test_multiple_depends_on_waits_for_both_initializers(upstream: Upstream) -> 
     assert both < run.first("Job", _named("multiple-depends-on-worker-"))
 
 
-def test_startup_policy_in_order_starts_workers_after_the_driver_is_ready(upstream: Upstream) -> None:
+def test_startup_policy_in_order_starts_workers_after_the_driver_is_ready(upstream: harness.Upstream) -> None:
     """§10.12: workers created once the driver Job is ready; StartupPolicyCompleted; Completed after 1000 s."""
     run = upstream("startup-policy/startup-driver-ready.yaml")
     run.wait_for(lambda js: (condition(js, "StartupPolicyCompleted") or {}).get("status") == "True",
@@ -71,7 +71,7 @@ def test_startup_policy_in_order_starts_workers_after_the_driver_is_ready(upstre
     assert condition(jobset, "StartupPolicyCompleted")["reason"] == "InOrderStartupPolicyCompleted"
 
 
-def test_single_pvc_makes_one_claim_per_template_and_keeps_the_retained_one(upstream: Upstream) -> None:
+def test_single_pvc_makes_one_claim_per_template_and_keeps_the_retained_one(upstream: harness.Upstream) -> None:
     """§9.8: initializer-<js> owned by the JobSet (Delete), checkpoints-<js> not (Retain); mounts per Job."""
     run = upstream("volume-claim-policy/single-pvc.yaml", "single-pvc")
     _completed(run)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import exampleharness as runs
-from conftest import Upstream
+import upstreamharness as harness
 from exampleharness import LABEL, condition
 
 FEATURE_GATES = {"RestartJob": True}
@@ -32,7 +32,7 @@ def _story(run: runs.Run) -> dict[str, Any]:
     return jobset
 
 
-def test_restartjob_action_restarts_the_worker_job_then_the_jobset(upstream: Upstream) -> None:
+def test_restartjob_action_restarts_the_worker_job_then_the_jobset(upstream: harness.Upstream) -> None:
     """§10.8: r_worker RestartJob counts 1, r_leader RestartJobSet counts 1 (total 2 = maxRestarts, not exceeded)."""
     run = upstream("failure-policy/restartjob-action.yaml", "restartjob-action")
     jobset = _story(run)
@@ -42,7 +42,7 @@ def test_restartjob_action_restarts_the_worker_job_then_the_jobset(upstream: Ups
     assert "FailurePolicy_r_leader" in restarting
 
 
-def test_restartjobandignoremaxrestarts_action_counts_nothing(upstream: Upstream) -> None:
+def test_restartjobandignoremaxrestarts_action_counts_nothing(upstream: harness.Upstream) -> None:
     """§10.8: the same story with the ...AndIgnoreMaxRestarts actions leaves both counters towards max unwritten."""
     run = upstream("failure-policy/restartjobandignoremaxrestarts-action.yaml", "restartjobandignoremaxrestarts-action")
     jobset = _story(run)

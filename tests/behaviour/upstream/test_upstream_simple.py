@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import exampleharness as runs
-from conftest import Upstream
+import upstreamharness as harness
 from engine.kube import resources
 from exampleharness import LABEL, condition
 
@@ -20,7 +20,7 @@ def _completed(run: runs.Run, timeout: float = 60.0) -> dict[str, Any]:
     return jobset
 
 
-def test_paralleljobs_completes(upstream: Upstream) -> None:
+def test_paralleljobs_completes(upstream: harness.Upstream) -> None:
     """§10.7: four worker pods and a driver sleep 100 s; all Jobs succeed, Completed."""
     run = upstream("simple/paralleljobs.yaml")
     jobset = _completed(run)
@@ -28,7 +28,7 @@ def test_paralleljobs_completes(upstream: Upstream) -> None:
     assert statuses["workers"]["succeeded"] == 1 and statuses["driver"]["succeeded"] == 1
 
 
-def test_coordinator_labels_every_job_and_pod(upstream: Upstream) -> None:
+def test_coordinator_labels_every_job_and_pod(upstream: harness.Upstream) -> None:
     """§9.6: the driver's pod 0 of Job 0 is the coordinator of both replicated jobs."""
     run = upstream("simple/coordinator.yaml")
     pods = runs.eventually(lambda: len(found := run.pods()) == 5 and found, what="five pods")
@@ -37,7 +37,7 @@ def test_coordinator_labels_every_job_and_pod(upstream: Upstream) -> None:
     _completed(run)
 
 
-def test_group_labels_follow_the_comments_of_the_manifest(upstream: Upstream) -> None:
+def test_group_labels_follow_the_comments_of_the_manifest(upstream: harness.Upstream) -> None:
     """§9.3: rj-1 in group default, rj-2 in group-b, each with one replica; global index 0 and 1."""
     run = upstream("simple/group.yaml")
     jobs = runs.eventually(lambda: len(found := run.jobs()) == 2 and found, what="two Jobs")
@@ -50,7 +50,7 @@ def test_group_labels_follow_the_comments_of_the_manifest(upstream: Upstream) ->
     _completed(run)
 
 
-def test_network_example_serves_the_example_subdomain_and_keeps_running(upstream: Upstream) -> None:
+def test_network_example_serves_the_example_subdomain_and_keeps_running(upstream: harness.Upstream) -> None:
     """§9.4, §9.7: Service "example"; leader reachable as network-jobset-leader-0-0.example; never finishes."""
     run = upstream("simple/jobset-with-network.yaml", "jobset-with-network")
     run.wait_for(lambda js: all(s["ready"] == 1 for s in (js.get("status") or {}).get("replicatedJobsStatus") or [{}]),
@@ -66,7 +66,7 @@ def test_network_example_serves_the_example_subdomain_and_keeps_running(upstream
     assert not run.status().get("terminalState")
 
 
-def test_success_policy_completes_when_the_workers_finish(upstream: Upstream) -> None:
+def test_success_policy_completes_when_the_workers_finish(upstream: harness.Upstream) -> None:
     """§10.7: All over target "workers": Completed after 10 s; the sleeping leader's Job is deleted."""
     run = upstream("simple/success-policy.yaml", "success-policy")
     _completed(run)
@@ -75,7 +75,7 @@ def test_success_policy_completes_when_the_workers_finish(upstream: Upstream) ->
     assert not any(runs.job_finished(job, "Complete") for job in leader)
 
 
-def test_failure_policy_blocking_recreate_restarts_three_times_then_fails(upstream: Upstream) -> None:
+def test_failure_policy_blocking_recreate_restarts_three_times_then_fails(upstream: harness.Upstream) -> None:
     """§10.8, §10.9 BlockingRecreate: leader pod 0 exits 1 in each attempt; restarts 3, then ReachedMaxRestarts;
     no Job of a new attempt is created while a Job of the previous one still exists."""
     run = upstream("simple/failure-policy.yaml", "failure-policy")
@@ -97,7 +97,7 @@ def test_failure_policy_blocking_recreate_restarts_three_times_then_fails(upstre
 @pytest.mark.xfail(strict=True, reason=(
     "the controller of up.Environment reads the wall clock, not the simulation's virtual clock: "
     "at --speed 100 the TTL of 60 s takes 60 real seconds (6000 virtual ones)"))
-def test_ttl_after_finished_deletes_the_jobset(upstream: Upstream) -> None:
+def test_ttl_after_finished_deletes_the_jobset(upstream: harness.Upstream) -> None:
     """§10.13: Completed after 100 s, then deleted ttlSecondsAfterFinished (60 s of cluster time) later."""
     run = upstream("simple/ttl-after-finished.yaml")
     _completed(run)
@@ -111,7 +111,7 @@ def test_ttl_after_finished_deletes_the_jobset(upstream: Upstream) -> None:
 @pytest.mark.xfail(strict=True, reason=(
     "the embedded API server does not default spec.priority as kube-apiserver's Priority admission plugin "
     "does before the webhooks, so the pod webhook's anti-affinity selects priority '' and matches no pod"))
-def test_exclusive_placement_gives_each_job_a_node_pool(upstream: Upstream) -> None:
+def test_exclusive_placement_gives_each_job_a_node_pool(upstream: harness.Upstream) -> None:
     """§12: three Jobs of three pods, each Job in one node pool of its own; Completed after 1000 s."""
     run = upstream("simple/exclusive-placement.yaml")
     pools: dict[str, set[str]] = {}

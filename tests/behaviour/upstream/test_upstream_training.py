@@ -9,7 +9,6 @@ from typing import Any
 
 import exampleharness as runs
 import upstreamharness as harness
-from conftest import Upstream
 from exampleharness import condition
 
 
@@ -28,7 +27,7 @@ def _master_is_a_pod(run: runs.Run, path: str) -> None:
     assert master in {f"{pod['spec']['hostname']}.{pod['spec']['subdomain']}" for pod in pods}
 
 
-def test_pytorch_cnn_mnist_trains_to_completion(upstream: Upstream) -> None:
+def test_pytorch_cnn_mnist_trains_to_completion(upstream: harness.Upstream) -> None:
     """§9.4, §10.7: four indexed workers, rank from the completion index; Completed."""
     run = upstream("pytorch/cnn-mnist/mnist.yaml", "pytorch-cnn-mnist")
     _master_is_a_pod(run, "pytorch/cnn-mnist/mnist.yaml")
@@ -37,21 +36,21 @@ def test_pytorch_cnn_mnist_trains_to_completion(upstream: Upstream) -> None:
     _completed(run)
 
 
-def test_pytorch_resnet_cifar10_trains_to_completion(upstream: Upstream) -> None:
+def test_pytorch_resnet_cifar10_trains_to_completion(upstream: harness.Upstream) -> None:
     """§10.7: the same topology with ResNet-18; Completed."""
     run = upstream("pytorch/resnet-cifar10/resnet.yaml", "pytorch-resnet-cifar10")
     _master_is_a_pod(run, "pytorch/resnet-cifar10/resnet.yaml")
     _completed(run)
 
 
-def test_tensorflow_mnist_trains_to_completion(upstream: Upstream) -> None:
+def test_tensorflow_mnist_trains_to_completion(upstream: harness.Upstream) -> None:
     """§10.7: two pods of one Job; Completed."""
     run = upstream("tensorflow/mnist.yaml", "tensorflow-mnist")
     jobset = _completed(run)
     assert jobset["status"]["replicatedJobsStatus"][0]["succeeded"] == 1
 
 
-def test_argo_workflow_jobset_meets_the_workflow_success_condition(upstream: Upstream) -> None:
+def test_argo_workflow_jobset_meets_the_workflow_success_condition(upstream: harness.Upstream) -> None:
     """§10.7: the embedded JobSet completes, so the Workflow's successCondition holds and its failureCondition not."""
     run = upstream("argo-workflow/workflow.yaml")
     jobset = _completed(run)

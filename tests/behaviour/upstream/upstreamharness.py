@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -24,6 +25,7 @@ UPSTREAM = exampleharness.ROOT.parent / "shared" / "upstream-examples"
 SCENARIOS = HERE / "scenarios"
 NODES = HERE / "nodes.yaml"
 SPEED = 100.0  # upstream's sleeps run 100 s to 1000 s
+Upstream = Callable[..., exampleharness.Run]  # the `upstream` fixture: (path, scenario=None) -> Run
 
 
 def documents(path: str) -> list[dict[str, Any]]:
