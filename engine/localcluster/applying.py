@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from typing import Any
 
 import yaml
@@ -131,7 +132,7 @@ def to_fields_v1(paths: set[Path]) -> dict[str, Any]:
     for path in sorted(paths):
         node = root
         for part in path:
-            node = node.setdefault(part, {})
+            node = node.setdefault(sys.intern(part), {})
     return root
 
 

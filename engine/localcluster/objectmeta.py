@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from typing import Any
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -27,9 +28,10 @@ SYSTEM_FIELDS = ("uid", "creationTimestamp", "generation", "resourceVersion",
 
 
 def clone(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars); faster than copy.deepcopy."""
+    """A deep copy of JSON-like data (dicts, lists, scalars); faster than copy.deepcopy. Keys are
+    interned, so the many stored copies of "metadata", "name"... share one string each."""
     if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
+        return {sys.intern(k): clone(v) for k, v in value.items()}
     if isinstance(value, list):
         return [clone(v) for v in value]
     return value
