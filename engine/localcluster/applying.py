@@ -23,6 +23,8 @@ from engine.localcluster import clock as clocks, errors, objectmeta, patching, r
 
 Path = tuple[str, ...]
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+CLIENT_SIDE_APPLY = "kubectl-client-side-apply"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SKIPPED_META = set(objectmeta.SYSTEM_FIELDS) | {"name", "namespace", "managedFields", "generateName"}
 
 
@@ -242,16 +244,19 @@ def apply(rt: resources.ResourceType, current: dict[str, Any], applied: dict[str
     live_paths = flatten(_scoped(current, subresource), typer)
     entries = _entries(current)
     conflicts: list[tuple[str, Path]] = []
+    upgraded = _last_applied_paths(current, typer)
     for entry in entries:
         own_apply = (entry.get("manager"), entry.get("operation")) == (manager, "Apply")
         if own_apply or entry.get("subresource") != subresource:
             continue
         owned = from_fields_v1(entry.get("fieldsV1") or {})
-        for path in owned & applied_paths.keys():
+        taken = upgraded if entry.get("manager") == CLIENT_SIDE_APPLY else set()
+        for path in owned & applied_paths.keys() - taken:
             if path[-1] != "." and live_paths.get(path) != applied_paths[path]:
                 conflicts.append((entry["manager"], path))
-        if force:
-            entry["fieldsV1"] = to_fields_v1(owned - applied_paths.keys())
+        if force or taken:
+            released = applied_paths.keys() if force else taken & applied_paths.keys()
+            entry["fieldsV1"] = to_fields_v1(owned - released)
     if conflicts and not force:
         raise _conflict_error(rt, current["metadata"]["name"], conflicts)
     previous = next((from_fields_v1(e.get("fieldsV1") or {}) for e in entries
@@ -267,6 +272,19 @@ def apply(rt: resources.ResourceType, current: dict[str, Any], applied: dict[str
     kept.append(_entry(manager, "Apply", rt.api_version, clock, set(applied_paths), subresource))
     merged["metadata"] = {**merged.get("metadata", {}), "managedFields": kept}
     return merged
+
+
+def _last_applied_paths(current: dict[str, Any], typer: Typer) -> set[Path]:
+    """Fields of the client-side apply configuration, which server-side apply takes over without
+    conflict (the upgrade path from `kubectl apply` to `kubectl apply --server-side`)."""
+    text = (current["metadata"].get("annotations") or {}).get(LAST_APPLIED)
+    if not text:
+        return set()
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return set()
+    return set(flatten(_scoped(last, None), typer)) if isinstance(last, dict) else set()
 
 
 def _conflict_error(rt: resources.ResourceType, name: str, conflicts: list[tuple[str, Path]]) -> errors.APIStatusError:

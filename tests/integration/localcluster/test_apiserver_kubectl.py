@@ -205,3 +205,12 @@ def test_imperative_create_commands_sent_as_protobuf(kubectl) -> None:
     assert kubectl.json("get", "configmap", "made", "-n", "imperative")["data"] == {"a": "b", "c": "d"}
     secret = kubectl.json("get", "secret", "hidden", "-n", "imperative")
     assert secret["type"] == "Opaque" and secret["data"] == {"token": "czNjcjN0"}
+
+
+def test_server_side_apply_takes_over_from_client_side_apply_without_conflict(kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=CONFIGMAP.format(name="migrated", value="1"))
+    kubectl("apply", "--server-side", "-f", "-", stdin=CONFIGMAP.format(name="migrated", value="2"))
+    configmap = kubectl.json("get", "configmap", "migrated", "--show-managed-fields")
+    assert configmap["data"] == {"key": "2"}
+    owners = {(m["manager"], m["operation"]) for m in configmap["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in owners
