@@ -3,8 +3,9 @@
 Owns: reading the Kubernetes 1.37 OpenAPI definitions shipped by the `kubernetes-validate`
 package (a development-time dependency, the `schemagen` extra) and writing, for every type
 reachable from the kinds the embedded server serves, every field with its JSON type (so
-unknown fields can be pruned or rejected and mistyped ones refused) and what matters to strategic merge patch and server-side apply: nested
-type, patch strategy, patch merge key, list type, list map keys and map type.
+unknown fields can be pruned or rejected and mistyped ones refused) and what matters to
+strategic merge patch and server-side apply: nested type, patch strategy, patch merge key,
+list type, list map keys and map type.
 Called by: a developer, `python -m engine.localcluster.gen_patchmeta`; nothing imports it.
 Must not import: anything in `engine`.
 """

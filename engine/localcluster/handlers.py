@@ -1,9 +1,10 @@
 """The HTTP face of the embedded API server (aiohttp), minus watch streams.
 
 Owns: URL parsing (`/api/v1/...`, `/apis/G/V/...`, namespaced or not, subresources), the
-discovery, OpenAPI and health endpoints, request decoding (3 MiB body limit -> 413, JSON,
-YAML, or protobuf for the kinds `protobuf` knows; other media types -> 415), query options (dryRun, fieldManager, fieldValidation, force,
-selectors, limit/continue, propagationPolicy, gracePeriodSeconds), Table or JSON answers,
+discovery, OpenAPI and health endpoints, request decoding (3 MiB body limit -> 413; JSON,
+YAML, or protobuf for the kinds `protobuf` knows; other media types -> 415), query options
+(dryRun, fieldManager, fieldValidation, force, selectors, limit/continue, propagationPolicy,
+gracePeriodSeconds), Table or JSON answers,
 `Warning` headers, fault injection, and turning every `APIStatusError` into a Status body.
 An unexpected exception is a server bug: it is logged and answered 500.
 Called by: `server` (routes).

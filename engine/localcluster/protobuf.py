@@ -1,11 +1,12 @@
 """The Kubernetes protobuf encoding, decoded for the few kinds kubectl's imperative `create`
-commands send that way (`kubectl create namespace|configmap|secret|serviceaccount`).
+commands send that way (`kubectl create namespace|configmap|secret|serviceaccount|job`).
 
 Owns: the protobuf wire format (varints, length-delimited fields, maps), the `k8s\\x00` envelope
 (`runtime.Unknown` carrying `TypeMeta` and the raw message), and a field-number table for
 Namespace, ConfigMap, Secret, ServiceAccount and ObjectMeta (numbers from the published
-`generated.proto` files). Other kinds, or a malformed body, answer 415 or 400 so the client
-falls back to JSON or reports the problem.
+`generated.proto` files) plus the Job fields `kubectl create job` sets. Other kinds, and any
+field number the table does not know carrying a non-zero value (decoding it would silently
+lose data), answer 415; a malformed body answers 400.
 Called by: `handlers` (request bodies with Content-Type `application/vnd.kubernetes.protobuf`).
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -47,8 +48,34 @@ _MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"), 3: ("name", "string"), 4: ("uid", "string"),
                         5: ("apiVersion", "string"), 6: ("resourceVersion", "string"), 7: ("fieldPath", "string")},
     "LocalObjectReference": {1: ("name", "string")},
+    "Job": {1: ("metadata", "ObjectMeta"), 2: ("spec", "JobSpec")},
+    "JobSpec": {1: ("parallelism", "int"), 2: ("completions", "int"), 3: ("activeDeadlineSeconds", "int"),
+                4: ("selector", "LabelSelector"), 5: ("manualSelector", "bool"), 6: ("template", "PodTemplateSpec"),
+                7: ("backoffLimit", "int"), 8: ("ttlSecondsAfterFinished", "int"), 9: ("completionMode", "string"),
+                10: ("suspend", "bool"), 14: ("podReplacementPolicy", "string"), 15: ("managedBy", "string")},
+    "LabelSelector": {1: ("matchLabels", "{}string")},
+    "PodTemplateSpec": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec")},
+    "PodSpec": {2: ("containers", "[]Container"), 3: ("restartPolicy", "string"),
+                4: ("terminationGracePeriodSeconds", "int"), 6: ("dnsPolicy", "string"),
+                7: ("nodeSelector", "{}string"), 8: ("serviceAccountName", "string"), 16: ("hostname", "string"),
+                17: ("subdomain", "string"), 19: ("schedulerName", "string")},
+    "Container": {1: ("name", "string"), 2: ("image", "string"), 3: ("command", "[]string"), 4: ("args", "[]string"),
+                  5: ("workingDir", "string"), 7: ("env", "[]EnvVar"), 8: ("resources", "ResourceRequirements"),
+                  13: ("terminationMessagePath", "string"), 14: ("imagePullPolicy", "string"),
+                  16: ("stdin", "bool"), 17: ("stdinOnce", "bool"), 18: ("tty", "bool"),
+                  20: ("terminationMessagePolicy", "string")},
+    "EnvVar": {1: ("name", "string"), 2: ("value", "string")},
+    "ResourceRequirements": {1: ("limits", "{}Quantity"), 2: ("requests", "{}Quantity")},
+    "Quantity": {1: ("string", "string")},
 }
-_KINDS = {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount")}
+_KINDS = {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"), ("batch/v1", "Job")}
+
+
+_IGNORED = {("Job", 3)}  # the status a create carries; the server resets it anyway
+
+
+class _Unsupported(Exception):
+    """A field this table does not know: decoding it would lose data, so the client must send JSON."""
 
 
 class _Malformed(Exception):
@@ -64,10 +91,11 @@ def decode(body: bytes) -> dict[str, Any]:
         type_meta = envelope.get("typeMeta") or {}
         api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
         if (api_version, kind) not in _KINDS:
-            raise errors.APIStatusError(415, "UnsupportedMediaType", f"the server decodes protobuf only for "
-                                        f"Namespace, ConfigMap, Secret and ServiceAccount, not {kind} "
-                                        f"({api_version}); send application/json")
+            raise _Unsupported(f"{kind} ({api_version})")
         obj = _message(base64.b64decode(envelope.get("raw", "")), kind)
+    except _Unsupported as unknown:
+        raise errors.APIStatusError(415, "UnsupportedMediaType", f"the server cannot decode {unknown} from "
+                                    "protobuf; send application/json") from None
     except (_Malformed, IndexError, UnicodeDecodeError, ValueError) as error:
         raise errors.bad_request(f"error decoding protobuf body: {error}") from None
     return {"apiVersion": api_version, "kind": kind, **obj}
@@ -123,6 +151,8 @@ def _scalar(value: int | bytes, kind: str) -> Any:
     if kind == "Time":
         moment = datetime.datetime.fromtimestamp(decoded.get("seconds", 0), datetime.timezone.utc)
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if kind == "Quantity":
+        return decoded.get("string", "")
     return decoded
 
 
@@ -131,7 +161,9 @@ def _message(data: bytes, name: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for number, value in _fields(data):
         if number not in schema:
-            continue
+            if name in ("Unknown", "ObjectMeta", "Time") or value in (0, b"") or (name, number) in _IGNORED:
+                continue  # ignored by the server, or a zero value (Go's encoder writes those too)
+            raise _Unsupported(f"field {number} of {name}")
         field, kind = schema[number]
         if kind.startswith("[]"):
             out.setdefault(field, []).append(_scalar(value, kind[2:]))

@@ -214,3 +214,11 @@ def test_server_side_apply_takes_over_from_client_side_apply_without_conflict(ku
     assert configmap["data"] == {"key": "2"}
     owners = {(m["manager"], m["operation"]) for m in configmap["metadata"]["managedFields"]}
     assert ("kubectl", "Apply") in owners
+
+
+def test_kubectl_create_job_sent_as_protobuf(kubectl) -> None:
+    kubectl("create", "job", "imperative-job", "--image=busybox:1.36", "--", "sleep", "5")
+    job = kubectl.json("get", "job", "imperative-job")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["command"]) == ("busybox:1.36", ["sleep", "5"])
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
