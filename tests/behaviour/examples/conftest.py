@@ -1,6 +1,6 @@
-"""Installations (API server, simulation, controller with its HTTPS webhooks) for the example
-tests: one per set of feature gates, shared by the modules of this directory, at a high
-virtual-clock speed. A module asks for gates with a module-level `FEATURE_GATES` dict.
+"""One installation (API server, simulation, controller with its HTTPS webhooks) per example
+test module, at a high virtual-clock speed, with the feature gates of the module-level
+`FEATURE_GATES` dict.
 Each test gets a namespace of its own, deleted afterwards so nothing keeps running.
 """
 
@@ -17,30 +17,17 @@ import exampleharness as harness
 _namespaces = itertools.count(1)
 
 
-@pytest.fixture(scope="package")
-def installations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[dict[str, bool]], harness.Cluster]]:
-    started: dict[tuple[tuple[str, bool], ...], harness.Cluster] = {}
-
-    def installation(gates: dict[str, bool]) -> harness.Cluster:
-        key = tuple(sorted(gates.items()))
-        if key not in started:
-            directory = tmp_path_factory.mktemp("examples")
-            environment = up.Environment(up.Options(kubeconfig=directory / "kubeconfig", speed=harness.SPEED,
-                                                    feature_gates=dict(gates)))
-            environment.start()
-            started[key] = harness.Cluster(environment)
-        return started[key]
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Cluster]:
+    """The module's installation, with the module's `FEATURE_GATES`."""
+    environment = up.Environment(up.Options(kubeconfig=tmp_path_factory.mktemp("examples") / "kubeconfig",
+                                            speed=harness.SPEED,
+                                            feature_gates=dict(getattr(request.module, "FEATURE_GATES", {}))))
+    environment.start()
     try:
-        yield installation
+        yield harness.Cluster(environment)
     finally:
-        for cluster in started.values():
-            cluster.environment.stop()
-
-
-@pytest.fixture
-def cluster(request: pytest.FixtureRequest,
-            installations: Callable[[dict[str, bool]], harness.Cluster]) -> harness.Cluster:
-    return installations(getattr(request.module, "FEATURE_GATES", {}))
+        environment.stop()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""Installations for the upstream-example tests: API server, controller and HTTPS webhooks
-without a simulation (each test starts its own, with its scenario), one per set of feature
-gates (a module asks with `FEATURE_GATES`), shared by this directory's modules.
+"""One installation per upstream-example test module: API server, controller and HTTPS webhooks
+with the module's `FEATURE_GATES`, and no simulation (each test starts its own, with its
+scenario).
 
 Each test runs one upstream manifest in a namespace of its own through the `upstream`
 fixture; afterwards its simulation stops and its namespace is deleted.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import pathlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -24,31 +24,18 @@ import upstreamharness as harness  # noqa: E402
 _namespaces = itertools.count(1)
 
 
-@pytest.fixture(scope="package")
-def installations(
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[dict[str, bool]], exampleharness.Cluster]]:
-    started: dict[tuple[tuple[str, bool], ...], exampleharness.Cluster] = {}
-
-    def installation(gates: dict[str, bool]) -> exampleharness.Cluster:
-        key = tuple(sorted(gates.items()))
-        if key not in started:
-            directory = tmp_path_factory.mktemp("upstream")
-            environment = up.Environment(up.Options(kubeconfig=directory / "kubeconfig", speed=harness.SPEED,
-                                                    nodes=harness.NODES, simulate=False, feature_gates=dict(gates)))
-            environment.start()
-            started[key] = exampleharness.Cluster(environment)
-        return started[key]
-    try:
-        yield installation
-    finally:
-        for cluster in started.values():
-            cluster.environment.stop()
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest,
-            installations: Callable[[dict[str, bool]], exampleharness.Cluster]) -> exampleharness.Cluster:
-    return installations(getattr(request.module, "FEATURE_GATES", {}))
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[exampleharness.Cluster]:
+    """The module's installation, with the module's `FEATURE_GATES` and no simulation of its own."""
+    environment = up.Environment(up.Options(kubeconfig=tmp_path_factory.mktemp("upstream") / "kubeconfig",
+                                            speed=harness.SPEED, nodes=harness.NODES, simulate=False,
+                                            feature_gates=dict(getattr(request.module, "FEATURE_GATES", {}))))
+    environment.start()
+    try:
+        yield exampleharness.Cluster(environment)
+    finally:
+        environment.stop()
 
 
 @pytest.fixture
