@@ -5,7 +5,8 @@ child deletions and creations first (idempotent: deterministic names, AlreadyExi
 NotFound ignored), then the one status write with the JobSet's resourceVersion as a
 precondition, then the events queued for after that write (spec §8, §10.6). Up to 50
 creations or deletions run concurrently (spec §7); their errors are aggregated. The
-`*CreationFailed` Warnings are emitted at once (spec §9.1, §9.7, §9.8).
+`*CreationFailed` Warnings are emitted at once (spec §9.1, §9.7, §9.8). The Jobs created are
+returned, so the controller can count them as existing before its cache shows them.
 Called by: `kube.jobsets` (the JobSet controller).
 Must not import: `engine.rules`, `engine.webhook`, `engine.localcluster`.
 """
@@ -37,6 +38,7 @@ class Outcome:
     status_written: bool
     events_sent: int
     stale: bool = False  # the status write lost a race with a newer JobSet: re-plan, nothing failed
+    created_jobs: tuple[dict[str, Any], ...] = ()  # as the API server answered the creations
 
 
 class ExecutionError(Exception):
@@ -45,17 +47,24 @@ class ExecutionError(Exception):
 
 async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Client) -> Outcome:
     """Run the plan's actions in order, grouping consecutive creations/deletions."""
-    sent = 0
     problems: list[str] = []
+    created: list[dict[str, Any]] = []
     for batch in _batches(decided.actions):
         first = batch[0]
         if isinstance(first, (plan.WriteStatus, plan.Emit, plan.Record)):
             continue
         try:
-            await _run_batch(batch, jobset, api)
+            await _run_batch(batch, jobset, api, created)
         except ExecutionError as error:
             problems.append(str(error))
             break
+    outcome = await _finish(decided, jobset, api, problems)
+    return dataclasses.replace(outcome, created_jobs=tuple(created))
+
+
+async def _finish(decided: plan.Plan, jobset: dict[str, Any], api: client_.Client, problems: list[str]) -> Outcome:
+    """Events not waiting for status, the status write, then the events and records waiting for it."""
+    sent = 0
     if decided.error is not None:
         problems.append(decided.error)
     for event in decided.of_type(plan.Emit):
@@ -105,11 +114,12 @@ def _batches(actions: Sequence[plan.Action]) -> list[list[plan.Action]]:
     return batches
 
 
-async def _run_batch(batch: list[plan.Action], jobset: dict[str, Any], api: client_.Client) -> None:
+async def _run_batch(batch: list[plan.Action], jobset: dict[str, Any], api: client_.Client,
+                     created: list[dict[str, Any]]) -> None:
     namespace = jobset["metadata"]["namespace"]
     first = batch[0]
     if isinstance(first, plan.CreateJob):
-        failures = await _bounded([lambda a=a: _create_job(api, namespace, a) for a in batch])
+        failures = await _bounded([lambda a=a: _create_job(api, namespace, a, created) for a in batch])
         if failures:
             text = "; ".join(failures)
             await emit(api, jobset, type_="Warning", reason="JobCreationFailed", message=text)
@@ -146,10 +156,11 @@ async def _bounded(calls: list[Callable[[], Awaitable[str | None]]]) -> list[str
     return [result for result in results if result]
 
 
-async def _create_job(api: client_.Client, namespace: str, action: plan.CreateJob) -> str | None:
+async def _create_job(api: client_.Client, namespace: str, action: plan.CreateJob,
+                      created: list[dict[str, Any]]) -> str | None:
     name = action.job["metadata"]["name"]
     try:
-        await api.create(resources.JOBS, action.job, namespace=namespace)
+        created.append(await api.create(resources.JOBS, action.job, namespace=namespace))
     except errors.AlreadyExists:
         return None
     except errors.APIError as error:

@@ -3,7 +3,10 @@
 Owns: `JobSetController`: the informers it needs (JobSets; Jobs, Services and PVCs indexed
 by controller owner; Pods only with gate `InPlaceRestart`), the wiring of their events to
 JobSet keys (spec §7), and `reconcile(key)`: build `planner.observed.Observed` from the
-cache, `planner.plan_pass`, `executor.execute`, turn the outcome into a `controller.Result`.
+cache, `planner.plan_pass`, `executor.execute`, turn the outcome into a `controller.Result`; and
+create expectations: the Jobs a pass created count as existing for later passes until the Job
+cache has caught up with them (else each pass before the watch delivers them would plan, build
+and POST them again, answered AlreadyExists: docs/crash-safety.md).
 Called by: the manager composer (`jobset controller`, `jobset up`).
 Must not import: `engine.webhook`, `engine.localcluster`, `engine.cli`.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +27,7 @@ from engine.planner import observed, packs, reconcile
 log = logging.getLogger("jobset.controller")
 OWNER_INDEX = "jobset-owner"
 STALE_REQUEUE_SECONDS = 0.2  # after a lost status race, re-plan once the cache has caught up
+EXPECTATION_SECONDS = 60.0  # a created Job the cache never showed (deleted at once, lost watch) stops counting
 JOBSET_GROUP = "jobset.x-k8s.io"
 
 
@@ -52,6 +57,7 @@ class JobSetController:
                                         label_selector=keys.JOBSET_NAME,
                                         indexers={"jobset": informers.by_label(keys.JOBSET_NAME)})
                      if self.feature_gates.get("InPlaceRestart") else None)
+        self.created: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}  # JobSet uid -> Job name -> (when, Job)
         self.controller = controller.Controller(name="jobset", reconcile=self.reconcile, workers=workers)
         queue = self.controller.queue
         self.jobsets.add_handler(handlers.enqueue(queue, handlers.own_key))
@@ -80,7 +86,8 @@ class JobSetController:
                      for t in policy.get("templates") or []}
         pvcs = [pvc for name in sorted(pvc_names) if (pvc := self.pvcs.reader.get(key.namespace, name)) is not None]
         pods: list[Any] = self.pods.reader.by_index("jobset", key.name) if self.pods is not None else []
-        return observed.Observed(jobset=jobset, now=self.now(), jobs=self.jobs.reader.by_index(OWNER_INDEX, uid),
+        jobs = self.jobs.reader.by_index(OWNER_INDEX, uid)
+        return observed.Observed(jobset=jobset, now=self.now(), jobs=jobs + self._expected(uid, jobs),
                                  service=service, pvcs=pvcs,
                                  pods=[pod for pod in pods if pod.get("metadata", {}).get("namespace") == key.namespace],
                                  feature_gates=self.feature_gates)
@@ -95,9 +102,43 @@ class JobSetController:
             for line in decided.trace:
                 log.debug("plan: %s", line)
         outcome = await executor.execute(decided, dict(snapshot.jobset), self.api)
+        self._expect(str(snapshot.jobset.get("metadata", {}).get("uid", "")), outcome.created_jobs)
         if outcome.stale:
             log.debug("status of %s/%s changed meanwhile; planning again", key.namespace, key.name)
             return controller.Result(requeue_after=STALE_REQUEUE_SECONDS)
         if outcome.error is not None:
             raise ReconcileError(outcome.error)
         return controller.Result(requeue_after=decided.requeue_after)
+
+    def _expect(self, uid: str, created: tuple[dict[str, Any], ...]) -> None:
+        """Remember the Jobs just created for JobSet `uid` until the Job cache shows them."""
+        now = time.monotonic()
+        for stale in [key for key, jobs in self.created.items()  # JobSets deleted meanwhile
+                      if all(when < now - EXPECTATION_SECONDS for when, _ in jobs.values())]:
+            del self.created[stale]
+        if created:
+            self.created.setdefault(uid, {}).update((str(job["metadata"]["name"]), (now, job)) for job in created)
+
+    def _expected(self, uid: str, cached: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Created Jobs of JobSet `uid` that the cache does not show yet; forgets the ones it caught up with."""
+        pending = self.created.get(uid)
+        if not pending:
+            return []
+        names = {str(job.get("metadata", {}).get("name", "")): job for job in cached}
+        horizon = time.monotonic() - EXPECTATION_SECONDS
+        seen = _version(self.jobs.resource_version)
+        for name, (when, job) in list(pending.items()):
+            meta = job["metadata"]
+            shown = (names.get(name) or {}).get("metadata", {}).get("uid") == meta.get("uid")
+            version = _version(meta.get("resourceVersion"))
+            caught_up = seen is not None and version is not None and seen >= version  # shown, or shown and gone
+            if shown or caught_up or when < horizon:
+                del pending[name]
+        if not pending:
+            del self.created[uid]
+        return [job for name, (_, job) in pending.items() if name not in names]
+
+
+def _version(value: object) -> int | None:
+    """A resourceVersion as a number when it is one (the API server's are; others are opaque)."""
+    return int(value) if isinstance(value, str) and value.isdigit() else None
