@@ -16,8 +16,6 @@ import json
 import pathlib
 from typing import Any
 
-import kubernetes_validate  # type: ignore[import-untyped]
-
 VERSION = "v1.37.0-local"
 KINDS = {
     "v1/Pod": "io.k8s.api.core.v1.Pod", "v1/Node": "io.k8s.api.core.v1.Node",
@@ -80,6 +78,8 @@ def _field(schema: dict[str, Any]) -> dict[str, Any]:
 
 def generate() -> dict[str, Any]:
     """The metadata table for every type reachable from KINDS."""
+    import kubernetes_validate  # type: ignore[import-untyped]  # development only: imported here, never at run time
+
     root = pathlib.Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / VERSION
     definitions = json.loads((root / "_definitions.json").read_text())["$defs"]
     types: dict[str, dict[str, Any]] = {}
