@@ -22,11 +22,12 @@ def run(ctx: context.Context) -> context.StepOutcome:
     gates = gating.gates(ctx)
     ordered = gating.in_order(ctx) and not ctx.spec.get("suspend")
     actions: list[plan.Action] = []
+    existing = {observed.name_of(job) for job in ctx.children.all()}
     for position, rj in enumerate(ctx.spec.get("replicatedJobs") or []):
         gate = gates[rj["name"]]
         if not gate.dependencies_met or (ordered and gate.all_replicas_started):
             continue
-        actions.extend(_missing_jobs(ctx, position))
+        actions.extend(_missing_jobs(ctx, position, existing))
         if ordered:
             return _with_startup(ctx, actions, situation="StartupInProgress")
     if ordered:
@@ -34,16 +35,19 @@ def run(ctx: context.Context) -> context.StepOutcome:
     return context.StepOutcome(actions=tuple(actions))
 
 
-def _missing_jobs(ctx: context.Context, position: int) -> list[plan.CreateJob]:
+def _missing_jobs(ctx: context.Context, position: int, existing: set[str]) -> list[plan.CreateJob]:
     """Jobs of the replicated job at `position` with no child of the same name in any bucket (§9.1)."""
     rj = ctx.spec["replicatedJobs"][position]
-    existing = {observed.name_of(job) for job in ctx.children.all()}
+    jobset_name = ctx.name
+    missing = [index for index in range(int(rj.get("replicas", 1)))
+               if names.job_name(jobset_name, rj["name"], index) not in existing]
+    if not missing:
+        return []
     source = {**ctx.jobset, "status": dict(ctx.status)}
     return [plan.CreateJob(job=construction.job(ctx.packs, source, replicated_job_index=position, job_index=index,
                                                 gates=ctx.observed.feature_gates),
                            origin="step children (§9.1)")
-            for index in range(int(rj.get("replicas", 1)))
-            if names.job_name(ctx.name, rj["name"], index) not in existing]
+            for index in missing]
 
 
 def _with_startup(ctx: context.Context, actions: list[plan.Action], *, situation: str) -> context.StepOutcome:
