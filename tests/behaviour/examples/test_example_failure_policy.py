@@ -18,6 +18,8 @@ def test_fail_jobset_fails_at_once_when_the_leader_fails(submit: Callable[[str],
     assert "(first failed job: fail-fast-leader-0)" in failed["message"]
     assert jobset["status"]["restarts"] == 0
     assert [name for name, _ in run.jobs_created()] == ["fail-fast-leader-0", "fail-fast-workers-0"]
+    harness.eventually(lambda: "fail-fast-workers-0" not in run.jobs(), what="the running workers Job deleted")
+    assert not any(harness.job_finished(e.obj, "Complete") for e in run.history("Job")), "failed only after 30 s"
 
 
 def test_restart_jobset_recreates_every_job_until_max_restarts(submit: Callable[[str], harness.Run]) -> None:
