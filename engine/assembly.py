@@ -17,7 +17,7 @@ import datetime
 import logging
 import pathlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.kube import client as client_
@@ -49,6 +49,8 @@ class Settings:
     webhook_host: str = "0.0.0.0"
     cert_validity: datetime.timedelta = datetime.timedelta(days=365)
     serve_webhooks: bool = True
+    now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc)
+    time_scale: float = 1.0  # cluster seconds per real second: a simulated cluster's clock speed
 
 
 @dataclasses.dataclass
@@ -71,11 +73,12 @@ def build(settings: Settings, api: client_.Client) -> Assembly:
     gates = dict(config.gates().values)
     options = manager.Options.from_configuration(config, namespace=settings.namespace)
     mgr = manager.Manager(client=api, options=options)
-    controller = jobsets.JobSetController(api=api, decision_packs=decision_packs, feature_gates=gates)
+    controller = jobsets.JobSetController(api=api, decision_packs=decision_packs, feature_gates=gates,
+                                            now=settings.now, time_scale=settings.time_scale)
     for informer in controller.informers:
         mgr.add_informer(informer)
     mgr.add_controller(controller.controller)
-    pods = placement.PodReconciler(api=api, packs=decision_packs.registry)
+    pods = placement.PodReconciler(api=api, packs=decision_packs.registry, now=settings.now)
     for informer in pods.informers:
         mgr.add_informer(informer)
     mgr.add_controller(pods.controller)

@@ -105,7 +105,8 @@ class Environment:
         config.webhook.cert_dir = str(pathlib.Path(self.options.kubeconfig).resolve().parent / ".jobset-up-certs")
         config.feature_gates = dict(self.options.feature_gates)
         self.assembly = assembly.build(assembly.Settings(
-            config=config, namespace=NAMESPACE, rules_dirs=self.options.rules_dirs, webhook_host="127.0.0.1"), self.api)
+            config=config, namespace=NAMESPACE, rules_dirs=self.options.rules_dirs, webhook_host="127.0.0.1",
+            now=self.clock.now, time_scale=self.options.speed), self.api)
         self._stop = asyncio.Event()
         task = asyncio.create_task(self.assembly.manager.run(self._stop))
         webhook = self.assembly.webhook

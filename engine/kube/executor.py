@@ -45,7 +45,8 @@ class ExecutionError(Exception):
     """One or more writes of a pass failed; the pass is retried with back-off."""
 
 
-async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Client) -> Outcome:
+async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Client, *,
+                  now: datetime.datetime | None = None) -> Outcome:
     """Run the plan's actions in order, grouping consecutive creations/deletions."""
     problems: list[str] = []
     created: list[dict[str, Any]] = []
@@ -58,18 +59,19 @@ async def execute(decided: plan.Plan, jobset: dict[str, Any], api: client_.Clien
         except ExecutionError as error:
             problems.append(str(error))
             break
-    outcome = await _finish(decided, jobset, api, problems)
+    outcome = await _finish(decided, jobset, api, problems, now=now)
     return dataclasses.replace(outcome, created_jobs=tuple(created))
 
 
-async def _finish(decided: plan.Plan, jobset: dict[str, Any], api: client_.Client, problems: list[str]) -> Outcome:
+async def _finish(decided: plan.Plan, jobset: dict[str, Any], api: client_.Client, problems: list[str], *,
+                  now: datetime.datetime | None) -> Outcome:
     """Events not waiting for status, the status write, then the events and records waiting for it."""
     sent = 0
     if decided.error is not None:
         problems.append(decided.error)
     for event in decided.of_type(plan.Emit):
         if not event.after_status:
-            sent += await emit(api, jobset, type_=event.type, reason=event.reason, message=event.message)
+            sent += await emit(api, jobset, type_=event.type, reason=event.reason, message=event.message, now=now)
     if problems:
         return Outcome(error="; ".join(problems), status_written=False, events_sent=sent)
     status_written = False
@@ -81,11 +83,13 @@ async def _finish(decided: plan.Plan, jobset: dict[str, Any], api: client_.Clien
         except errors.Conflict as error:
             return Outcome(error=f"status update lost a race: {error}", status_written=False, events_sent=sent,
                            stale=True)
+        except errors.NotFound:
+            return Outcome(error=None, status_written=False, events_sent=sent)  # the JobSet is gone: nothing to do
         except errors.APIError as error:
             return Outcome(error=f"status update failed: {error}", status_written=False, events_sent=sent)
     for event in decided.of_type(plan.Emit):
         if event.after_status:
-            sent += await emit(api, jobset, type_=event.type, reason=event.reason, message=event.message)
+            sent += await emit(api, jobset, type_=event.type, reason=event.reason, message=event.message, now=now)
     for record in decided.of_type(plan.Record):
         _record(jobset, record)
     return Outcome(error=None, status_written=status_written, events_sent=sent)
@@ -224,10 +228,11 @@ async def _write_status(jobset: dict[str, Any], status: dict[str, Any], api: cli
     await api.update_status(resources.JOBSETS, body)
 
 
-async def emit(api: client_.Client, jobset: dict[str, Any], *, type_: str, reason: str, message: str) -> int:
+async def emit(api: client_.Client, jobset: dict[str, Any], *, type_: str, reason: str, message: str,
+               now: datetime.datetime | None = None) -> int:
     """Record one core/v1 Event on the JobSet; failures are logged, never raised. Returns 1 if sent."""
     meta = jobset["metadata"]
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     event = {
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
@@ -236,7 +241,7 @@ async def emit(api: client_.Client, jobset: dict[str, Any], *, type_: str, reaso
                            "resourceVersion": meta.get("resourceVersion", "")},
         "reason": reason, "message": message[:1024], "type": type_, "action": "Reconciling",
         "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
     }
     try:
         await api.create(resources.EVENTS, event, namespace=meta["namespace"])

@@ -43,11 +43,13 @@ class JobSetController:
     """Reconciles every JobSet the API server has; `informers` and `controller` go to a manager."""
 
     def __init__(self, *, api: client_.Client, decision_packs: packs.Packs, feature_gates: Mapping[str, bool],
-                 workers: int = 4, now: Callable[[], datetime.datetime] = _utcnow) -> None:
+                 workers: int = 4, now: Callable[[], datetime.datetime] = _utcnow,
+                 time_scale: float = 1.0) -> None:
         self.api = api
         self.packs = decision_packs
         self.feature_gates = dict(feature_gates)
         self.now = now
+        self.time_scale = time_scale  # cluster seconds per real second (a simulated cluster may run faster)
         owner_index = {OWNER_INDEX: informers.by_controller_uid(group=JOBSET_GROUP, kind="JobSet")}
         self.jobsets = informers.Informer(client=api, resource=resources.JOBSETS)
         self.jobs = informers.Informer(client=api, resource=resources.JOBS, indexers=owner_index)
@@ -101,14 +103,15 @@ class JobSetController:
         with logs.bind(namespace=key.namespace, name=key.name):
             for line in decided.trace:
                 log.debug("plan: %s", line)
-        outcome = await executor.execute(decided, dict(snapshot.jobset), self.api)
+        outcome = await executor.execute(decided, dict(snapshot.jobset), self.api, now=snapshot.now)
         self._expect(str(snapshot.jobset.get("metadata", {}).get("uid", "")), outcome.created_jobs)
         if outcome.stale:
             log.debug("status of %s/%s changed meanwhile; planning again", key.namespace, key.name)
             return controller.Result(requeue_after=STALE_REQUEUE_SECONDS)
         if outcome.error is not None:
             raise ReconcileError(outcome.error)
-        return controller.Result(requeue_after=decided.requeue_after)
+        return controller.Result(requeue_after=None if decided.requeue_after is None
+                                 else decided.requeue_after / self.time_scale)
 
     def _expect(self, uid: str, created: tuple[dict[str, Any], ...]) -> None:
         """Remember the Jobs just created for JobSet `uid` until the Job cache shows them."""

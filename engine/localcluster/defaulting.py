@@ -5,7 +5,7 @@ Job defaults (parallelism, completions, backoffLimit, completionMode, suspend,
 podReplacementPolicy, the generated selector and template labels), pod-spec defaults
 (restartPolicy, dnsPolicy, schedulerName, terminationGracePeriodSeconds, container
 terminationMessage fields and imagePullPolicy), Service defaults (type, ports, clusterIP) and the
-Secret type (Opaque).
+Secret type (Opaque), and pod priority as the Priority admission plugin sets it on create.
 Called by: `admission` before webhooks and validation.
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -18,12 +18,16 @@ from typing import Any
 from engine.localcluster import resources
 
 _MAX_INT32 = 2**31 - 1
+# The built-in priority classes; every other pod without a class gets priority 0, as on a
+# cluster without a globalDefault PriorityClass.
+_SYSTEM_PRIORITIES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
 
 
 def on_create(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
     """Reset or seed `.status` the way each kind's create strategy does."""
     if rt.key == "v1/pods":
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj.get("spec") or {})}
+        _priority(obj.setdefault("spec", {}))
     elif rt.key == "v1/namespaces":
         obj["status"] = {"phase": "Active"}
         obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
@@ -36,6 +40,13 @@ def on_create(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
             obj["status"] = {}
     if rt.key == "batch/v1/jobs":
         _job_selector(obj)
+
+
+def _priority(spec: dict[str, Any]) -> None:
+    """The Priority admission plugin: `spec.priority` from the class, 0 without one."""
+    if spec.get("priority") is None:
+        spec["priority"] = _SYSTEM_PRIORITIES.get(str(spec.get("priorityClassName") or ""), 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
 def apply(rt: resources.ResourceType, obj: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ def start_controller(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> subproc
         "leaderElection": {"leaderElect": False}, "health": {"healthProbeBindAddress": "0"},
         "metrics": {"bindAddress": "0"}, "webhook": {"port": 0, "certDir": str(workdir / "certs")}}))
     return subprocess.Popen([sys.executable, "-m", "engine.cli.main", "controller", "--kubeconfig", str(kubeconfig),
-                             "--config", str(config), "--zap-log-level", "error"],
+                             "--config", str(config), "--zap-log-level", "info"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(workdir / "controller.log").open("ab"))
 
 
@@ -83,13 +83,27 @@ def converged(server: localserver.RunningServer, restarts: int) -> bool:
             and not any(job["metadata"].get("deletionTimestamp") for job in found))
 
 
-def wait(predicate: Any, timeout: float, what: str) -> None:
+def describe(server: localserver.RunningServer) -> str:
+    """What the cluster looks like, for a failure message."""
+    found = jobs(server)
+    attempts: dict[str, int] = {}
+    for job in found:
+        attempt = job["metadata"]["labels"]["jobset.sigs.k8s.io/restart-attempt"]
+        attempts[attempt] = attempts.get(attempt, 0) + 1
+    deleting = sum(bool(job["metadata"].get("deletionTimestamp")) for job in found)
+    failed = sum(any(c["type"] == "Failed" for c in (job.get("status") or {}).get("conditions") or []) for job in found)
+    status = jobset(server).get("status") or {}
+    return (f"{len(found)} jobs by attempt {attempts}, {deleting} deleting, {failed} failed; "
+            f"restarts {status.get('restarts')}, conditions {[(c['type'], c['status']) for c in status.get('conditions', [])]}")
+
+
+def wait(predicate: Any, timeout: float, what: str, server: localserver.RunningServer) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}: {describe(server)}")
 
 
 def test_killed_controller_converges_without_duplicates_or_double_counting(
@@ -108,7 +122,7 @@ def test_killed_controller_converges_without_duplicates_or_double_counting(
     interrupted = 0
     controller = start_controller(kubeconfig, tmp_path)
     try:
-        wait(lambda: converged(server, 0), 120, "the first 200 Jobs")
+        wait(lambda: converged(server, 0), 120, "the first 200 Jobs", server)
         for restart in range(1, KILLS + 1):
             fail(server, rng.choice(jobs(server)))
             time.sleep(rng.uniform(0.0, 1.5))          # somewhere inside the restart: deciding, deleting, creating
@@ -116,7 +130,7 @@ def test_killed_controller_converges_without_duplicates_or_double_counting(
             controller.wait()
             interrupted += not converged(server, restart)
             controller = start_controller(kubeconfig, tmp_path)
-            wait(lambda: converged(server, restart), 120, f"convergence after kill {restart}")
+            wait(lambda: converged(server, restart), 120, f"convergence after kill {restart}", server)
             assert (jobset(server).get("status") or {}).get("restartsCountTowardsMax") == restart
         assert interrupted >= KILLS // 2, f"only {interrupted} of {KILLS} kills landed inside a restart"
     finally:

@@ -94,9 +94,6 @@ def test_failure_policy_blocking_recreate_restarts_three_times_then_fails(upstre
             alive.pop(name, None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the controller of up.Environment reads the wall clock, not the simulation's virtual clock: "
-    "at --speed 100 the TTL of 60 s takes 60 real seconds (6000 virtual ones)"))
 def test_ttl_after_finished_deletes_the_jobset(upstream: harness.Upstream) -> None:
     """§10.13: Completed after 100 s, then deleted ttlSecondsAfterFinished (60 s of cluster time) later."""
     run = upstream("simple/ttl-after-finished.yaml")
@@ -108,9 +105,6 @@ def test_ttl_after_finished_deletes_the_jobset(upstream: harness.Upstream) -> No
     assert run.jobset() is None, "not deleted 60 s (+ 60 s of slack) after it finished"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the embedded API server does not default spec.priority as kube-apiserver's Priority admission plugin "
-    "does before the webhooks, so the pod webhook's anti-affinity selects priority '' and matches no pod"))
 def test_exclusive_placement_gives_each_job_a_node_pool(upstream: harness.Upstream) -> None:
     """§12: three Jobs of three pods, each Job in one node pool of its own; Completed after 1000 s."""
     run = upstream("simple/exclusive-placement.yaml")
