@@ -281,3 +281,25 @@ def test_index_sets_use_the_compressed_form() -> None:
     assert jobpolicy.format_indexes({1, 3, 4, 5, 7, 9, 10}) == "1,3-5,7,9,10"
     assert jobpolicy.parse_indexes("1,3-5,7,9,10", limit=10) == {1, 3, 4, 5, 7, 9}
     assert jobpolicy.format_indexes(set()) == ""
+
+
+def test_pod_replacement_policy_failed_waits_for_terminating_pods() -> None:
+    """TerminatingOrFailed (the default) replaces and counts a deleted pod at once; Failed
+    waits until the pod has ended."""
+    eager = job(podReplacementPolicy="TerminatingOrFailed")
+    pods: list[dict[str, Any]] = []
+    run(eager, pods, T0)
+    pods[0]["metadata"]["deletionTimestamp"] = podstate.stamp(T0)
+    plan = run(eager, pods, T0)
+    assert eager["status"]["failed"] == 1 and eager["status"]["terminating"] == 1
+    assert plan.requeue_after == 10 and plan.create == []
+    patient = job(podReplacementPolicy="Failed")
+    pods = []
+    run(patient, pods, T0)
+    pods[0]["metadata"]["deletionTimestamp"] = podstate.stamp(T0)
+    plan = run(patient, pods, T0 + datetime.timedelta(minutes=10))
+    assert plan.create == [] and patient["status"]["failed"] == 0
+    assert patient["status"]["terminating"] == 1
+    pods[0]["status"] = {"phase": "Failed"}
+    plan = run(patient, pods, T0 + datetime.timedelta(minutes=10))
+    assert patient["status"]["failed"] == 1 and patient["status"]["terminating"] == 0
