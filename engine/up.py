@@ -53,6 +53,7 @@ class Options:
     feature_gates: dict[str, bool] = dataclasses.field(default_factory=dict)
     timeout: float = 600.0
     simulate: bool = True
+    scenario: pathlib.Path | None = None
 
 
 class UpError(Exception):
@@ -66,6 +67,7 @@ class Environment:
         self.options = options
         self.clock = clocks.VirtualClock(options.speed)
         self.nodes = sim.load_topology(options.nodes) if options.nodes else sim.default_nodes()
+        self.scenario = sim.load_scenario(options.scenario) if options.scenario else None
         self.cluster: localserver.RunningServer | None = None
         self.simulation: sim.Simulation | None = None
         self.assembly: assembly.Assembly | None = None
@@ -84,7 +86,8 @@ class Environment:
         self.cluster = localserver.start_in_thread(port=self.options.port, data_dir=self.options.data_dir,
                                                    clock=self.clock)
         if self.options.simulate:
-            self.simulation = self.cluster.call(sim.start_simulation(self.cluster.api, self.clock, nodes=self.nodes))
+            self.simulation = self.cluster.call(sim.start_simulation(self.cluster.api, self.clock, nodes=self.nodes,
+                                                                     scenario=self.scenario))
         self.cluster.write_kubeconfig(self.options.kubeconfig)
         self._thread.start()
         self.call(self._start_controller(), timeout=120)

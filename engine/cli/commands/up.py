@@ -9,6 +9,7 @@ import sys
 from engine import assembly, up
 from engine.cli.commands import lint as lint_command
 from engine.kube import featuregates
+from engine.localcluster.sim import scenario, topology
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--nodes", type=pathlib.Path, default=None, metavar="TOPOLOGY",
                         help="topology file of simulated nodes (default: 2 zones x 2 racks x 4 nodes)")
     parser.add_argument("--speed", type=float, default=1.0, help="virtual clock speed factor (default 1)")
+    parser.add_argument("--scenario", type=pathlib.Path, default=None, metavar="FILE",
+                        help="scenario file: how long simulated pods run and how they exit (by name prefix and labels)")
     parser.add_argument("--run", action="append", type=pathlib.Path, default=[], metavar="FILE",
                         help="submit this JobSet manifest and exit when it finishes (repeatable)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up on --run after this many seconds")
@@ -34,16 +37,19 @@ def run(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         print("jobset up: --speed must be positive", file=sys.stderr)
         return 2
-    for path in args.run:
-        if not path.is_file():
-            print(f"jobset up: --run {path}: no such file", file=sys.stderr)
-            return 2
+    for flag, paths in (("--run", args.run), ("--scenario", [args.scenario] if args.scenario else []),
+                        ("--nodes", [args.nodes] if args.nodes else [])):
+        for path in paths:
+            if not path.is_file():
+                print(f"jobset up: {flag} {path}: no such file", file=sys.stderr)
+                return 2
     try:
         gates = lint_command.parse_feature_gates(args.feature_gates)
         options = up.Options(port=args.port, kubeconfig=args.kubeconfig, data_dir=args.data_dir, nodes=args.nodes,
                              speed=args.speed, run=args.run, rules_dirs=args.rules_dir, feature_gates=gates,
-                             timeout=args.timeout)
+                             timeout=args.timeout, scenario=args.scenario)
         return up.run(options)
-    except (featuregates.FeatureGateError, up.UpError, assembly.AssemblyError) as error:
+    except (featuregates.FeatureGateError, up.UpError, assembly.AssemblyError, scenario.ScenarioError,
+            topology.TopologyError) as error:
         print(f"jobset up: {error}", file=sys.stderr)
         return 2

@@ -168,6 +168,9 @@ def resolve(pod: Mapping[str, Any], scenario: Scenario, *, index: int | None, at
 def _rule(raw: Any, where: str) -> Rule:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: a rule must be a mapping with match and behaviour")
+    extra = set(raw) - {"match", "behaviour"}
+    if extra:
+        raise ScenarioError(f"{where}: unknown field {sorted(map(str, extra))[0]!r} (a rule has match and behaviour)")
     match = raw.get("match") or {}
     behaviour = raw.get("behaviour") or {}
     if not isinstance(match, dict) or not isinstance(behaviour, dict):
@@ -203,6 +206,9 @@ def load(path: pathlib.Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read scenario: {err}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping with rules and defaults")
+    extra = set(raw) - {"rules", "defaults"}
+    if extra:
+        raise ScenarioError(f"{path}: unknown field {sorted(map(str, extra))[0]!r} (a scenario has rules and defaults)")
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ScenarioError(f"{path}: defaults must be a mapping")

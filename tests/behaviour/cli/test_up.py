@@ -30,3 +30,24 @@ def test_up_refuses_bad_flags_cleanly(tmp_path: pathlib.Path) -> None:
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2
     assert "missing.yaml" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_up_with_a_scenario_where_workers_fail_exits_1(tmp_path: pathlib.Path) -> None:
+    """A scenario file makes the workers exit 1: no failure policy, so the JobSet fails (§10.8) and up says so."""
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("rules:\n- match: {namePrefix: simple-workers-}\n  behaviour: {exit-code: '1', duration: 1s}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "up", "--run", "examples/simple.yaml", "--speed", "5",
+         "--scenario", str(scenario), "--kubeconfig", str(tmp_path / "kubeconfig"), "--timeout", "120"],
+        capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Failed=True" in done.stdout.splitlines()[-1]
+
+
+def test_up_rejects_a_bad_scenario_file_naming_the_field(tmp_path: pathlib.Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("rules:\n- bogus: 1\n")
+    done = subprocess.run([sys.executable, "-m", "engine.cli.main", "up", "--scenario", str(scenario)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2
+    assert "rules[0]: unknown field 'bogus'" in done.stderr and "Traceback" not in done.stderr
