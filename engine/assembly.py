@@ -2,8 +2,9 @@
 
 Owns: `build(settings) -> Assembly`, which wires the JobSet controller (planner + executor over
 informers), the exclusive-placement Pod reconciler (spec §12.4), the admission webhook server
-(JobSet defaulting and validation, the Pod webhooks of spec §12.3, all through the packs) and, with internal certificate management, a rotating self-signed CA whose bundle is injected
-into the webhook configurations (spec §14.5). `jobset controller` and `jobset up` both call it.
+(JobSet defaulting and validation, the Pod webhooks of spec §12.3, all through the packs) and, with internal certificate management, a self-signed CA and serving certificate shared by
+every replica through the webhook Secret, rotated there, and whose bundle is injected into the
+webhook configurations (spec §14.5). `jobset controller` and `jobset up` both call it.
 Called by: `engine.cli.commands.controller`, `engine.cli.commands.up`.
 Must not import: `engine.cli`, `engine.localcluster`.
 """
@@ -17,11 +18,11 @@ import datetime
 import logging
 import pathlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.kube import client as client_
-from engine.kube import configuration, errors, jobsets, manager, placement, resources
+from engine.kube import configuration, errors, jobsets, manager, packreload, placement, resources
 from engine.planner import packs
 from engine.webhook import certificates, jobsets as jobset_webhooks, pods as pod_webhooks, rotation, server, tlsoptions
 
@@ -82,6 +83,14 @@ def build(settings: Settings, api: client_.Client) -> Assembly:
     for informer in pods.informers:
         mgr.add_informer(informer)
     mgr.add_controller(pods.controller)
+    election = config.leader_election  # rejected operator packs are reported on the Lease (packreload)
+    reloader = packreload.PackReloader(
+        api=api, rules=decision_packs.registry, rules_dirs=settings.rules_dirs, namespace=settings.namespace,
+        lease=packreload.Target(resources.LEASES, election.resource_namespace or settings.namespace,
+                                election.resource_name), now=settings.now)
+    mgr.add_informer(reloader.informer)
+    mgr.add(manager.Runnable(name="rule-packs", run=reloader.run, group=manager.Group.CACHES,
+                             ready=reloader.wait_loaded))
     webhook = rotator = None
     if settings.serve_webhooks:
         webhook, rotator = _webhooks(settings, api, decision_packs, gates, mgr, pods.lookup)
@@ -103,14 +112,14 @@ def _webhooks(settings: Settings, api: client_.Client, decision_packs: packs.Reg
                                    port=config.webhook.port, tls=options)
     rotator = None
     if config.internal_cert_management.enable:
-        service = config.internal_cert_management.webhook_service_name or "jobset-webhook-service"
+        certs = config.internal_cert_management
+        service = certs.webhook_service_name or "jobset-webhook-service"
         rotator = rotation.Rotator(cert_dir, dns_names=certificates.service_dns_names(service, settings.namespace),
                                    validity=settings.cert_validity)
-        first = rotator.ensure(datetime.datetime.now(datetime.timezone.utc))
-        mgr.add(manager.Runnable(name="certificates", run=lambda: _rotate_forever(rotator, webhook, api),
-                                 group=manager.Group.OTHERS))
-        mgr.add(manager.Runnable(name="ca-bundle", run=lambda: _inject_once(api, first.ca_bundle),
-                                 group=manager.Group.OTHERS))
+        store = SecretStore(api, settings.namespace, certs.webhook_secret_name or "jobset-webhook-server-cert")
+        first = asyncio.Event()
+        mgr.add(manager.Runnable(name="certificates", run=lambda: _rotate_forever(rotator, store, webhook, api, first),
+                                 group=manager.Group.CACHES, ready=first.wait))
     mgr.add(manager.Runnable(name="webhook-server", run=lambda: _serve(webhook), group=manager.Group.WEBHOOKS,
                              ready=lambda: _until_bound(webhook)))
     return webhook, rotator
@@ -129,19 +138,56 @@ async def _until_bound(webhook: server.WebhookServer) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _rotate_forever(rotator: rotation.Rotator, webhook: server.WebhookServer, api: client_.Client) -> None:
+class SecretStore:
+    """The webhook Secret (spec §14.5) as a `rotation.Store`: reads, and writes guarded by resourceVersion."""
+
+    def __init__(self, api: client_.Client, namespace: str, name: str) -> None:
+        self.api, self.namespace, self.name = api, namespace, name
+        self._last: dict[str, Any] | None = None
+
+    async def read(self) -> rotation.Stored:
+        """The Secret's data and resourceVersion; empty data and None when it does not exist."""
+        try:
+            self._last = await self.api.get(resources.SECRETS, self.name, namespace=self.namespace)
+        except errors.NotFound:
+            self._last = None
+            return rotation.Stored(data={}, resource_version=None)
+        return rotation.Stored(data=self._last.get("data") or {},
+                               resource_version=self._last["metadata"].get("resourceVersion"))
+
+    async def write(self, data: Mapping[str, str], resource_version: str | None) -> bool:
+        """Create it, or update the version last read; False when another replica wrote first."""
+        try:
+            if resource_version is None or self._last is None:
+                await self.api.create(resources.SECRETS, {
+                    "apiVersion": "v1", "kind": "Secret", "data": dict(data),
+                    "metadata": {"name": self.name, "namespace": self.namespace}}, namespace=self.namespace)
+            else:
+                metadata = {**self._last["metadata"], "resourceVersion": resource_version}
+                await self.api.update(resources.SECRETS, {**self._last, "metadata": metadata, "data": dict(data)})
+        except errors.Conflict:  # AlreadyExists included
+            return False
+        return True
+
+
+async def _rotate_forever(rotator: rotation.Rotator, store: SecretStore, webhook: server.WebhookServer,
+                          api: client_.Client, first: asyncio.Event) -> None:
+    """Sync with the Secret every ROTATION_CHECK_SECONDS (sooner when a certificate falls due):
+    inject the Secret's bundle where it differs, then serve the new files."""
     while True:
-        await asyncio.sleep(ROTATION_CHECK_SECONDS)
-        changed = rotator.ensure(datetime.datetime.now(datetime.timezone.utc))
-        if changed.serving_rotated:
+        try:
+            material = await rotator.sync(store, datetime.datetime.now(datetime.timezone.utc))
+            await inject_ca_bundle(api, material.ca_bundle)
+        except (errors.APIError, rotation.RotationError) as error:
+            log.warning("webhook certificates not synced with Secret %s/%s: %s", store.namespace, store.name, error)
+            await asyncio.sleep(1.0 if not first.is_set() else ROTATION_CHECK_SECONDS / 10)
+            continue
+        if rotator.install(material).serving_rotated:
+            log.info("webhook certificate from Secret %s/%s now served", store.namespace, store.name)
             webhook.reload_certificates()
-        if changed.ca_rotated:
-            await inject_ca_bundle(api, changed.ca_bundle)
-
-
-async def _inject_once(api: client_.Client, bundle: bytes) -> None:
-    await inject_ca_bundle(api, bundle)
-    await asyncio.Event().wait()
+        first.set()
+        due = rotation.seconds_until_due(material, datetime.datetime.now(datetime.timezone.utc))
+        await asyncio.sleep(min(ROTATION_CHECK_SECONDS, max(due, 0.05)))
 
 
 async def inject_ca_bundle(api: client_.Client, bundle: bytes) -> None:
@@ -152,7 +198,7 @@ async def inject_ca_bundle(api: client_.Client, bundle: bytes) -> None:
             try:
                 current = await api.get(resource, name)
             except errors.NotFound:
-                log.info("webhook configuration %s not installed; caBundle not injected", name)
+                log.debug("webhook configuration %s not installed; caBundle not injected", name)
                 break
             hooks: list[dict[str, Any]] = current.get("webhooks") or []
             if all((hook.get("clientConfig") or {}).get("caBundle") == encoded for hook in hooks):
