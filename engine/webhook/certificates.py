@@ -79,6 +79,7 @@ def _name(common_name: str) -> x509.Name:
 
 def mint_ca(*, now: datetime.datetime, validity: datetime.timedelta) -> KeyPair:
     """A self-signed CA named `jobset-ca`."""
+    now = now.replace(microsecond=0)  # what the certificate can record, so a read-back pair is equal
     key = _new_key()
     start = now - datetime.timedelta(minutes=1)
     end = now + validity
@@ -105,6 +106,7 @@ def mint_serving(ca: KeyPair, *, dns_names: list[str], now: datetime.datetime,
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise ValueError("the CA key must be an elliptic-curve key")
+    now = now.replace(microsecond=0)
     key = _new_key()
     start = now - datetime.timedelta(minutes=1)
     end = min(now + validity, ca.not_after)
