@@ -189,12 +189,19 @@ class PackReloader:
             grouped.setdefault(target, []).append(str(problem))
         return grouped
 
+    async def _uid(self, target: Target) -> str:
+        """The target's UID: a ConfigMap's from the cache, the Lease's from the API ("" when absent)."""
+        if target.resource == CONFIG_MAPS:
+            cached = self.informer.reader.get(target.namespace, target.name) or {}
+            return str((cached.get("metadata") or {}).get("uid", ""))
+        try:
+            return str((await self.api.get(target.resource, target.name, namespace=target.namespace))["metadata"]["uid"])
+        except errors.APIError:
+            return ""  # a Lease that does not exist (no leader election): the Event still names it
+
     async def _record(self, target: Target, messages: Sequence[str]) -> None:
         """One Warning Event on `target`; failures are logged, never raised."""
-        try:
-            uid = (await self.api.get(target.resource, target.name, namespace=target.namespace))["metadata"]["uid"]
-        except errors.APIError:
-            uid = ""  # a Lease that does not exist (no leader election): the Event still names it
+        uid = await self._uid(target)
         stamp = self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
             "apiVersion": "v1", "kind": "Event",
