@@ -195,7 +195,8 @@ class PackReloader:
             cached = self.informer.reader.get(target.namespace, target.name) or {}
             return str((cached.get("metadata") or {}).get("uid", ""))
         try:
-            return str((await self.api.get(target.resource, target.name, namespace=target.namespace))["metadata"]["uid"])
+            lease = await self.api.get(target.resource, target.name, namespace=target.namespace)
+            return str(lease["metadata"]["uid"])
         except errors.APIError:
             return ""  # a Lease that does not exist (no leader election): the Event still names it
 

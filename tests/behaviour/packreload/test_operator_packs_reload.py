@@ -79,8 +79,8 @@ def failed_condition(installation: Any, namespace: str) -> dict[str, Any]:
     reason, message = "BackoffLimitExceeded", "Job has reached the specified backoff limit"
     installation.batch.patch_namespaced_job_status(job, namespace, {"status": {
         "startTime": stamp, "failed": 1, "active": 0, "ready": 0, "conditions": [
-            {"type": "FailureTarget", "status": "True", "reason": reason, "message": message, "lastTransitionTime": stamp},
-            {"type": "Failed", "status": "True", "reason": reason, "message": message, "lastTransitionTime": stamp}]}})
+            {"type": kind, "status": "True", "reason": reason, "message": message, "lastTransitionTime": stamp}
+            for kind in ("FailureTarget", "Failed")]}})
 
     def failed() -> dict[str, Any] | None:
         jobset = installation.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
@@ -167,3 +167,26 @@ def test_a_configmap_pack_added_then_broken_at_run_time(installation: Any, names
     eventually(lambda: registry.snapshot.get("cm-failure") is None, what="the ConfigMap pack unloaded")
     with pytest.raises(kubernetes.client.ApiException):
         installation.core.read_namespaced_config_map("cm-failure", up.NAMESPACE)
+
+
+def test_a_configmap_without_a_loadable_pack_is_reported_on_it_and_loads_nothing(installation: Any) -> None:
+    """A labelled ConfigMap with no pack.yaml key, and one whose new pack fails its schema: each gets a
+    RulePackRejected Event naming its key; the decision packs stay as they were."""
+    registry = installation.environment.assembly.controller.packs.registry
+    before = [(p.pack.name, p.pack.version) for p in registry.snapshot.packs]
+    labels = {packreload.LABEL: "true"}
+    installation.core.create_namespaced_config_map(up.NAMESPACE, {
+        "metadata": {"name": "cm-keyless", "labels": labels}, "data": {"rules.yaml": "{}"}})
+    installation.core.create_namespaced_config_map(up.NAMESPACE, {
+        "metadata": {"name": "cm-unknown-field", "labels": labels},
+        "data": {"pack.yaml": PACK.format(name="cm-unknown-field", **GOOD).replace(
+            "  evaluation:", "  bogus: 1\n  evaluation:")}})
+    keyless = eventually(lambda: rejected_events(installation, "ConfigMap", "cm-keyless"), what="keyless Event")
+    assert (f"configmaps/{up.NAMESPACE}/cm-keyless/pack.yaml:1:1: the ConfigMap has no pack.yaml key"
+            in keyless[0].message)
+    unknown = eventually(lambda: rejected_events(installation, "ConfigMap", "cm-unknown-field"), what="schema Event")
+    assert f"configmaps/{up.NAMESPACE}/cm-unknown-field/pack.yaml:" in unknown[0].message
+    assert "bogus" in unknown[0].message
+    assert [(p.pack.name, p.pack.version) for p in registry.snapshot.packs] == before
+    for name in ("cm-keyless", "cm-unknown-field"):
+        installation.core.delete_namespaced_config_map(name, up.NAMESPACE)

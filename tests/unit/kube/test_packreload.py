@@ -48,8 +48,8 @@ def test_materialise_writes_the_pack_and_its_tests_keys_and_ignores_other_keys(t
 
 
 def test_materialise_removes_what_no_configmap_holds_any_more(tmp_path: pathlib.Path) -> None:
-    packreload.materialise([config_map("a", {"pack.yaml": "a", "tests-t.yaml": "t"}), config_map("b", {"pack.yaml": "b"})],
-                           tmp_path)
+    packreload.materialise([config_map("a", {"pack.yaml": "a", "tests-t.yaml": "t"}),
+                            config_map("b", {"pack.yaml": "b"})], tmp_path)
     packreload.materialise([config_map("a", {"pack.yaml": "a2"})], tmp_path)
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["a", "a/pack.yaml"]
     assert (tmp_path / "a" / "pack.yaml").read_text() == "a2"
