@@ -179,7 +179,7 @@ class Rotator:
             action = decide(current, now)
             if current is not None and action is Action.SERVE:  # (None is never served)
                 return current
-            fresh = self._renew(current, action, now)
+            fresh = self._renew(current or self.material, action, now)  # keeps trusting the CA served so far
             if await store.write(fresh.data(), stored.resource_version):
                 return fresh
             stored = await store.read()

@@ -141,6 +141,18 @@ def test_garbage_in_the_secret_is_replaced(tmp_path: pathlib.Path) -> None:
     assert rotation.parse(store.data, dns_names=NAMES) == material
 
 
+def test_a_wiped_secret_gets_a_new_ca_bundled_with_the_one_served(tmp_path: pathlib.Path) -> None:
+    """§14.5: replicas still serving the old CA's certificate stay verifiable after a forced renewal."""
+    store = MemoryStore()
+    rotator = rotation.Rotator(tmp_path, dns_names=NAMES)
+    served = asyncio.run(rotator.sync(store, NOW))
+    rotator.install(served)
+    store.data = {}
+    renewed = asyncio.run(rotator.sync(store, NOW + DAY))
+    assert renewed.ca != served.ca
+    assert bundle_subjects(renewed.ca_bundle) == [renewed.ca.cert_pem, served.ca.cert_pem]
+
+
 def test_a_secret_that_never_settles_is_an_error(tmp_path: pathlib.Path) -> None:
     class Busy(MemoryStore):
         async def write(self, data: Mapping[str, str], resource_version: str | None) -> bool:
