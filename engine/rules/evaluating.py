@@ -1,4 +1,5 @@
-"""`evaluate(compiled_pack, inputs) -> decisions.Result`: one pack, one request, no I/O.
+"""`evaluate(compiled_pack, inputs) -> decisions.Result`: one pack, one request, no I/O;
+`evaluate_many(compiled_pack, shared, each)`: the same for many requests sharing inputs.
 
 Owns: the evaluation semantics of docs/rule-packs.md §2: inputs bound (absent ones to null),
 bound variables once per evaluation (by dependency level; the others were inlined at
@@ -7,6 +8,7 @@ phases, see `batching`), `when`, then the phase's effect (patch, assert/assertio
 action), allMatch/firstMatch, failurePolicy for runtime errors, and a wall-clock budget
 checked between rules and between forEach elements. The subject is copied once per
 evaluation, only when patched; activations are reused while nothing they read changed.
+In `evaluate_many`, bound variables that read only shared inputs are evaluated once.
 Called by: `engine.rules.registry` (`evaluate_phase`), `engine.rules.testing`, the webhook,
 lint and the planner (through the registry).
 Must not import: any I/O; `model`, `kube`, `webhook`, `planner`.
@@ -15,7 +17,7 @@ Must not import: any I/O; `model`, `kube`, `webhook`, `planner`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.cel import evaluator
@@ -48,10 +50,37 @@ def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any], *,
     return _Evaluation(compiled, inputs, enforce_budget).run()
 
 
+def evaluate_many(compiled: compiling.CompiledPack, shared: Mapping[str, Any],
+                  each: Sequence[Mapping[str, Any]], *, enforce_budget: bool = True) -> list[decisions.Result]:
+    """`evaluate(compiled, {**shared, **inputs})` for every `inputs` of `each`, in order.
+
+    The results are the same; only the work differs: a bound variable that reads no input
+    given in `each` (directly or through other variables) is evaluated once, in the first
+    evaluation, and its value (or runtime error) reused by the others. So a construct pack
+    run once per child computes its parent-level values once.
+    """
+    varying = {name for inputs in each for name in inputs}
+    constant = {i.name for i in compiled.pack.inputs} - varying
+    for name, _, reads in compiled.variables:
+        if all(read in constant for read in reads if read in compiled.names):
+            constant.add(name)
+    results, known = [], _Known()
+    for inputs in each:
+        evaluation = _Evaluation(compiled, {**shared, **inputs}, enforce_budget, known)
+        results.append(evaluation.run())
+        known = _Known({name: found for name, found in evaluation.evaluated.items() if name in constant})
+    return results
+
+
+class _Known(dict[str, tuple[Any, str | None]]):
+    """Variable name -> (value, runtime error message or None), from an earlier evaluation."""
+
+
 class _Evaluation:
     """The mutable state of one evaluation; discarded at the end."""
 
-    def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any], enforce_budget: bool) -> None:
+    def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any], enforce_budget: bool,
+                 known: _Known | None = None) -> None:
         pack = compiled.pack
         missing = [i.name for i in pack.inputs if i.required and inputs.get(i.name) is None]
         if missing:
@@ -69,6 +98,8 @@ class _Evaluation:
         self.clock = 0
         self.selections: dict[str, tuple[list[selecting.Match], int]] = {}
         self.unevaluated = {name for name, _, _ in compiled.variables}
+        self.known = known or _Known()  # values of variables to reuse instead of evaluating them
+        self.evaluated = _Known()  # every variable bound so far, for `evaluate_many`
         self.patch_log: list[tuple[int, tuple[str, ...]]] = []  # (clock, path) of each operation
         self.operations: list[decisions.Operation] = []
         self.errors: list[decisions.FieldError] = []
@@ -119,12 +150,18 @@ class _Evaluation:
             if name not in names or name not in self.unevaluated:
                 continue
             self.unevaluated.discard(name)
-            try:
-                value = program.evaluate(self._activation(self.compiled.environment, None, reads))
-            except evaluator.CelEvaluationError as error:
-                value = None
-                self._runtime_error(f"{self.pack.id}/variables/{name}", "", f"variable {name}: {error.message}")
+            value, problem = self.known.get(name) or self._variable(program, reads)
+            if problem is not None:
+                self._runtime_error(f"{self.pack.id}/variables/{name}", "", f"variable {name}: {problem}")
+            self.evaluated[name] = (value, problem)
             self._bind(name, value)
+
+    def _variable(self, program: evaluator.Program, reads: frozenset[str]) -> tuple[Any, str | None]:
+        """The value of one variable, or None and the message of its runtime error."""
+        try:
+            return program.evaluate(self._activation(self.compiled.environment, None, reads)), None
+        except evaluator.CelEvaluationError as error:
+            return None, error.message
 
     def _bind(self, name: str, value: Any) -> None:
         self.bindings[name] = value

@@ -3,7 +3,8 @@
 Owns: `Registry`: `load(directories)` reads, checks and compiles every pack and swaps the
 whole active set at once; a pack that fails keeps its previous version in force (a pack
 never loaded before is simply absent). `evaluate_phase(phase, inputs)` runs that phase's
-packs and merges their results: patch phases in load order, each pack seeing the subject as
+packs and merges their results (`evaluate_phase_many`: for many requests sharing inputs, see
+`evaluating.evaluate_many`): patch phases in load order, each pack seeing the subject as
 patched by the packs before it; decision phases operator packs first (later directories
 before earlier ones, built-ins last), stopping at the first pack that yields an action.
 Called by: the CLI (`lint`, `render`, `up`), the webhook and the planner (fed by the manager).
@@ -110,3 +111,23 @@ class Registry:
             elif result.actions:
                 break
         return decisions.combine(results, final)
+
+    def evaluate_phase_many(self, phase: str, shared: Mapping[str, Any], each: Sequence[Mapping[str, Any]], *,
+                            subject: str = "object") -> list[decisions.Result]:
+        """`evaluate_phase(phase, {**shared, **inputs})` for every `inputs` of `each`, in order,
+        each pack evaluated with `evaluating.evaluate_many` (parent-level values computed once)."""
+        packs = self._snapshot.by_phase(phase)
+        current = [dict(inputs) for inputs in each]
+        results: list[list[decisions.Result]] = [[] for _ in current]
+        final = [{**shared, **inputs}.get(subject) for inputs in current]
+        pending = list(range(len(current)))  # requests no decision pack has decided yet
+        for compiled in packs:
+            patches = compiled.pack.phase.effect == "patch"
+            for position, result in zip(pending, evaluating.evaluate_many(
+                    compiled, shared, [current[position] for position in pending])):
+                results[position].append(result)
+                final[position] = result.subject
+                if patches:
+                    current[position][compiled.pack.subject] = result.subject
+            pending = [position for position in pending if patches or not results[position][-1].actions]
+        return [decisions.combine(found, subject_) for found, subject_ in zip(results, final)]
