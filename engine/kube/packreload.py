@@ -141,9 +141,16 @@ class PackReloader:
                 current = await asyncio.to_thread(fingerprint, self.rules_dirs)
                 if self._changed.is_set() or current != seen:
                     seen = current
-                    await self.reload()
+                    await self._reload_logged()
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
+
+    async def _reload_logged(self) -> None:
+        """`reload`, with a failure to write the temporary directory logged rather than ending the process."""
+        try:
+            await self.reload()
+        except OSError as error:
+            log.error("rule packs not reloaded, the active ones stay: %s", error)
 
     async def reload(self) -> list[problems.Problem]:
         """Materialise the ConfigMaps, load every source, report the new problems; returns all of them."""
