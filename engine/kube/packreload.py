@@ -131,7 +131,7 @@ class PackReloader:
         try:
             await self.informer.wait_synced()
             seen = fingerprint(self.rules_dirs)
-            await self.reload()
+            await self._reload()
             self._loaded.set()
             while True:
                 try:
@@ -146,15 +146,15 @@ class PackReloader:
             shutil.rmtree(self._root, ignore_errors=True)
 
     async def _reload_logged(self) -> None:
-        """`reload`, with a failure to write the temporary directory logged rather than ending the process."""
+        """`_reload`, with a failure to write the temporary directory logged rather than ending the process."""
         try:
-            await self.reload()
+            await self._reload()
         except OSError as error:
             log.error("rule packs not reloaded, the active ones stay: %s", error)
 
-    async def reload(self) -> list[problems.Problem]:
-        """Materialise the ConfigMaps, load every source, report the new problems; returns all of them."""
-        assert self._root is not None, "reload runs inside run()"
+    async def _reload(self) -> None:
+        """Materialise the ConfigMaps, load every source, report the problems not reported by the last reload."""
+        assert self._root is not None, "_reload runs inside run()"
         self._changed.clear()
         config_maps = self.informer.reader.list(namespace=self.namespace)
         found = await asyncio.to_thread(self._load, config_maps, self._root)
@@ -164,7 +164,6 @@ class PackReloader:
             log.warning("rule pack rejected, its previous version stays: %s", problem)
         for target, messages in self._by_target(fresh, config_maps).items():
             await self._record(target, messages)
-        return found
 
     def _load(self, config_maps: Sequence[Mapping[str, Any]], root: pathlib.Path) -> list[problems.Problem]:
         found = materialise(config_maps, root)
