@@ -5,8 +5,8 @@ what is due) and `Rotator`, which applies it: `sync(store, now)` reads the webho
 returns what it holds when valid and not due, otherwise mints and writes it with optimistic
 concurrency (a lost race adopts the winner's); `install(material)` then writes
 tls.crt/tls.key/ca.crt to the certificate directory (after the caller injected the bundle, so
-no client meets a certificate it cannot verify); `ensure(now)` renews without a Secret. A serving certificate
-is due once 2/3 of its lifetime is gone; the CA lives ten serving lifetimes, and when it
+no client meets a certificate it cannot verify); `ensure(now)` renews without a Secret.
+A serving certificate is due once 2/3 of its lifetime is gone; the CA lives ten serving lifetimes, and when it
 rotates the bundle carries the old and the new CA until the next serving rotation (spec §14.5).
 Called by: `engine.assembly` (the certificates runnable) and tests.
 Must not import: `engine.kube`, `engine.localcluster`, `engine.planner`. The Secret is reached
