@@ -2,8 +2,9 @@
 
 Owns: `build(settings) -> Assembly`, which wires the JobSet controller (planner + executor over
 informers), the exclusive-placement Pod reconciler (spec §12.4), the admission webhook server
-(JobSet defaulting and validation, the Pod webhooks of spec §12.3, all through the packs) and, with internal certificate management, a self-signed CA and serving certificate shared by
-every replica through the webhook Secret, rotated there, and whose bundle is injected into the
+(JobSet defaulting and validation, the Pod webhooks of spec §12.3, all through the packs) and,
+with internal certificate management, a self-signed CA and serving certificate shared by every
+replica through the webhook Secret, rotated there, and whose bundle is injected into the
 webhook configurations (spec §14.5). `jobset controller` and `jobset up` both call it.
 Called by: `engine.cli.commands.controller`, `engine.cli.commands.up`.
 Must not import: `engine.cli`, `engine.localcluster`.
