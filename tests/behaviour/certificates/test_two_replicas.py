@@ -38,6 +38,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 NAMESPACE = "jobset-system"
 SERVICE = "jobset-webhook-service"
 SECRET = "jobset-webhook-server-cert"
+JOBSETS = "/apis/jobset.x-k8s.io/v1alpha2/namespaces/default/jobsets"
 SEED_VALIDITY = datetime.timedelta(seconds=30)  # due after 20 s: both replicas are ready well before
 CONFIGURATIONS = {"MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
                   "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1/validatingwebhookconfigurations"}
@@ -184,8 +185,7 @@ class Admissions(threading.Thread):
             index = count % len(self.replicas)
             self.cluster.route(self.replicas[index].webhook_port)
             time.sleep(0.05)  # the route is set on the server's loop
-            status, body = request(self.cluster.url, "POST", "/apis/jobset.x-k8s.io/v1alpha2/namespaces/default/jobsets",
-                                   jobset(f"admitted-{count}"))
+            status, body = request(self.cluster.url, "POST", JOBSETS, jobset(f"admitted-{count}"))
             if status == 201:
                 self.admitted.append((index, self.cluster.secret()["tls.crt"]))
             else:
@@ -258,6 +258,5 @@ def test_a_jobset_is_validated_by_either_replica(
     for index, replica in enumerate(replicas):
         cluster.route(replica.webhook_port)
         time.sleep(0.05)
-        status, body = request(cluster.url, "POST", "/apis/jobset.x-k8s.io/v1alpha2/namespaces/default/jobsets",
-                               jobset(f"too-long-for-its-job-names-{index}-" + "x" * 40))
+        status, body = request(cluster.url, "POST", JOBSETS, jobset(f"too-long-for-its-job-names-{index}-" + "x" * 40))
         assert status in (400, 422) and "job names generated" in body.get("message", ""), body
