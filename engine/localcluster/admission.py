@@ -1,9 +1,10 @@
 """The admission chain every write goes through, and the side effects of admitted writes.
 
-Owns: `Admission`: create-time status and built-in defaults, structural pruning (or the strict
-field-validation error) and defaulting of custom resources, mutating webhooks, built-in and
-schema validation (422 Invalid with causes), validating webhooks, managedFields bookkeeping;
-plus serving CRDs as soon as they are stored (`observe`, `restore`) and server-side apply.
+Owns: `Admission`: create-time status and built-in defaults, pod priority from PriorityClasses,
+structural pruning (or the strict field-validation error) and defaulting of custom resources,
+mutating webhooks, built-in and schema validation (422 Invalid with causes), validating
+webhooks, managedFields bookkeeping; plus serving CRDs as soon as they are stored (`observe`,
+`restore`) and server-side apply.
 Called by: `api` (every create, update, patch; start-up).
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from engine.localcluster import api as api_module
 
 _CRDS = "apiextensions.k8s.io/v1/customresourcedefinitions"
+_PRIORITY_CLASSES = "scheduling.k8s.io/priorityclasses"
 
 
 class Admission:
@@ -33,6 +35,8 @@ class Admission:
                     ) -> dict[str, Any]:
         """The object as it will be stored, or an APIStatusError."""
         self._structural(rt, obj, opts)
+        if operation == "CREATE" and rt.key == "v1/pods":
+            self._priority_class(obj)
         if operation == "CREATE":
             defaulting.on_create(rt, obj)
         defaulting.apply(rt, obj)
@@ -58,6 +62,25 @@ class Admission:
         elif opts.field_manager is not None:
             applying.record_update(rt, old, obj, opts.field_manager, self._api.clock, subresource=subresource)
         return obj
+
+    def _priority_class(self, pod: dict[str, Any]) -> None:
+        """The Priority admission plugin: a pod's class (or the global default) sets its priority."""
+        spec = pod.setdefault("spec", {})
+        classes = self._api.storage.list(_PRIORITY_CLASSES)
+        name = spec.get("priorityClassName")
+        if name:
+            found = next((c for c in classes if c["metadata"]["name"] == name), None)
+            if found is None and name not in defaulting.SYSTEM_PRIORITIES:
+                pod_name = pod["metadata"].get("name") or pod["metadata"].get("generateName", "")
+                raise errors.forbidden(f'pods "{pod_name}" is forbidden: no PriorityClass with name {name} '
+                                       "was found")
+        else:
+            found = next((c for c in classes if c.get("globalDefault")), None)
+            if found is not None:
+                spec["priorityClassName"] = found["metadata"]["name"]
+        if found is not None:
+            spec["priority"] = found.get("value", 0)
+            spec.setdefault("preemptionPolicy", found.get("preemptionPolicy") or "PreemptLowerPriority")
 
     def _structural(self, rt: resources.ResourceType, obj: dict[str, Any], opts: "api_module.Options") -> None:
         unknown = rt.schema.prune(obj) if rt.schema is not None else decoding.check(rt, obj)

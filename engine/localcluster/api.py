@@ -1,10 +1,10 @@
 """The in-process API of the embedded API server: one code path for HTTP clients and the simulation.
 
 Owns: `ClusterAPI` (create, get, list, update, patch, delete, subscribe on "v1/pods"-style
-resource keys, and bind for pods/binding), `Options` (field manager, field validation, dry run, warnings out) and the write
-pipeline every change goes through: decoding, system metadata, defaulting, admission (mutating
-webhooks, schema and built-in validation, validating webhooks), storage, watch fan-out and the
-deletion machinery.
+resource keys, and bind for pods/binding), `Options` (field manager, field validation, dry run,
+warnings out) and the write pipeline every change goes through: decoding, system metadata,
+defaulting, admission (mutating webhooks, schema and built-in validation, validating webhooks),
+storage, watch fan-out and the deletion machinery.
 Every method runs on the server's event loop. Objects passed in are copied; objects returned are
 fresh copies the caller may mutate.
 Pod graceful deletion: deleting a scheduled, non-terminal pod only sets its deletionTimestamp;

@@ -18,9 +18,9 @@ from typing import Any
 from engine.localcluster import resources
 
 _MAX_INT32 = 2**31 - 1
-# The built-in priority classes; every other pod without a class gets priority 0, as on a
-# cluster without a globalDefault PriorityClass.
-_SYSTEM_PRIORITIES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
+# The built-in priority classes; a pod without a class (and no globalDefault PriorityClass,
+# which `admission` looks up) gets priority 0.
+SYSTEM_PRIORITIES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
 
 
 def on_create(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
@@ -45,7 +45,7 @@ def on_create(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
 def _priority(spec: dict[str, Any]) -> None:
     """The Priority admission plugin: `spec.priority` from the class, 0 without one."""
     if spec.get("priority") is None:
-        spec["priority"] = _SYSTEM_PRIORITIES.get(str(spec.get("priorityClassName") or ""), 0)
+        spec["priority"] = SYSTEM_PRIORITIES.get(str(spec.get("priorityClassName") or ""), 0)
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 

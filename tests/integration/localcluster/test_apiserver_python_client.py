@@ -102,3 +102,20 @@ def test_server_side_apply_patch_through_the_python_client(api_client: client.Ap
                                                _content_type="application/apply-patch+yaml")
     assert created.data == {"k": "v"}
     assert [(m.manager, m.operation) for m in created.metadata.managed_fields] == [("py-apply", "Apply")]
+
+
+def test_pod_priority_comes_from_its_priority_class(api_client: client.ApiClient) -> None:
+    scheduling, core = client.SchedulingV1Api(api_client), client.CoreV1Api(api_client)
+    scheduling.create_priority_class({"metadata": {"name": "high"}, "value": 1000, "preemptionPolicy": "Never"})
+    pod = {"metadata": {"name": "prioritized"}, "spec": {"priorityClassName": "high",
+                                                         "containers": [{"name": "c", "image": "x"}]}}
+    created = core.create_namespaced_pod("default", pod)
+    assert (created.spec.priority, created.spec.preemption_policy) == (1000, "Never")
+    plain = core.create_namespaced_pod("default", {"metadata": {"name": "plain"},
+                                                   "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    assert plain.spec.priority == 0
+    pod["metadata"]["name"], pod["spec"]["priorityClassName"] = "unknown-class", "missing"
+    with pytest.raises(client.ApiException) as raised:
+        core.create_namespaced_pod("default", pod)
+    assert raised.value.status == 403
+    assert "no PriorityClass with name missing was found" in json.loads(raised.value.body)["message"]
