@@ -78,7 +78,7 @@ class Watches:
         try:
             if initial:
                 await response.write(b"".join(initial))
-            await self._pump(response, subscription, stream, timeout, bookmarks)
+            await self._pump(request, response, subscription, stream, timeout, bookmarks)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -89,21 +89,23 @@ class Watches:
             pass
         return response
 
-    async def _pump(self, response: web.StreamResponse, subscription: Any, stream: "_Stream", timeout: float,
-                    bookmarks: bool) -> None:
+    async def _pump(self, request: web.Request, response: web.StreamResponse, subscription: Any,
+                    stream: "_Stream", timeout: float, bookmarks: bool) -> None:
         deadline = time.monotonic() + timeout if timeout > 0 else None
         while not subscription.closed:
-            wait = BOOKMARK_SECONDS if bookmarks else None
+            wait = BOOKMARK_SECONDS  # also how often a quiet stream notices a client that left
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
-                wait = min(wait, remaining) if wait is not None else remaining
+                wait = min(BOOKMARK_SECONDS, remaining)
             try:
                 event = await subscription.next(wait)
             except StopAsyncIteration:
                 return
             if event is None:
+                if request.transport is None or request.transport.is_closing():
+                    return
                 if bookmarks and (deadline is None or deadline > time.monotonic()):
                     await response.write(stream.bookmark(str(self._api.storage.revision)))
                 continue

@@ -97,3 +97,14 @@ def test_injected_errors_and_latency(cluster, api_client) -> None:
         core.read_namespaced_config_map("throttled", "default")
     assert raised.value.status == 500 and time.monotonic() - started >= 0.3
     assert core.read_namespaced_config_map("throttled", "default").metadata.name == "throttled"
+
+
+def test_quiet_watch_ends_once_its_client_left(cluster, monkeypatch) -> None:
+    from engine.localcluster import streaming
+    monkeypatch.setattr(streaming, "BOOKMARK_SECONDS", 0.1)
+    response = urllib.request.urlopen(cluster.url + "/api/v1/namespaces/default/serviceaccounts?watch=true"
+                                      "&resourceVersion=1", timeout=5)
+    time.sleep(0.3)
+    response.close()
+    time.sleep(1.0)
+    assert cluster.drop_watches("v1/serviceaccounts") == 0  # nothing left to drop: it ended by itself
