@@ -36,6 +36,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[localser
     kubeconfig = running.write_kubeconfig(workdir / "kubeconfig")
     crd = yaml.safe_load((ROOT / "deploy" / "crd" / "jobset.x-k8s.io_jobsets.yaml").read_text())
     running.call(running.api.create("apiextensions.k8s.io/v1/customresourcedefinitions", crd))
+    running.call(running.api.create("v1/namespaces", {"metadata": {"name": "jobset-system"}}))  # its own namespace
     try:
         yield running, kubeconfig
     finally:
