@@ -192,7 +192,8 @@ async def _rotate_forever(rotator: rotation.Rotator, store: SecretStore, webhook
 
 
 async def inject_ca_bundle(api: client_.Client, bundle: bytes) -> None:
-    """Set `clientConfig.caBundle` on every webhook of the JobSet webhook configurations."""
+    """Set `clientConfig.caBundle` on every webhook of the JobSet webhook configurations, unless they
+    already trust a newer CA (a replica with a stale view of the Secret must not undo a rotation)."""
     encoded = base64.b64encode(bundle).decode()
     for resource, name in WEBHOOK_CONFIGURATIONS:
         for _ in range(5):
@@ -202,7 +203,11 @@ async def inject_ca_bundle(api: client_.Client, bundle: bytes) -> None:
                 log.debug("webhook configuration %s not installed; caBundle not injected", name)
                 break
             hooks: list[dict[str, Any]] = current.get("webhooks") or []
-            if all((hook.get("clientConfig") or {}).get("caBundle") == encoded for hook in hooks):
+            injected = [(hook.get("clientConfig") or {}).get("caBundle") or "" for hook in hooks]
+            if all(value == encoded for value in injected):
+                break
+            if not all(rotation.supersedes(bundle, _decoded(value)) for value in injected):
+                log.info("webhook configuration %s trusts a newer CA; this replica's view is stale", name)
                 break
             for hook in hooks:
                 hook.setdefault("clientConfig", {})["caBundle"] = encoded
@@ -211,6 +216,13 @@ async def inject_ca_bundle(api: client_.Client, bundle: bytes) -> None:
                 break
             except errors.Conflict:
                 continue
+
+
+def _decoded(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        return b""
 
 
 def _pvc_lookup(api: client_.Client) -> jobset_webhooks.PVCLookup:

@@ -140,6 +140,17 @@ def renew(current: Material | None, action: Action, *, now: datetime.datetime, d
     return Material(ca, serving, bundle)
 
 
+def supersedes(bundle: bytes, injected: bytes) -> bool:
+    """Whether `bundle` may replace `injected`: it still trusts the CA `injected` leads with, or
+    leads with a CA issued no earlier (a stale replica must not put back an older CA). True when
+    either cannot be read."""
+    try:
+        ours, theirs = (x509.load_pem_x509_certificates(pem) for pem in (bundle, injected))
+    except ValueError:
+        return True
+    return theirs[0] in ours or ours[0].not_valid_before_utc >= theirs[0].not_valid_before_utc
+
+
 def seconds_until_due(material: Material, now: datetime.datetime) -> float:
     """How long until `decide` would stop answering SERVE (0 when already due)."""
     def due_at(pair: certificates.KeyPair) -> datetime.datetime:

@@ -100,6 +100,22 @@ def test_ca_rotation_bundles_old_and_new_ca_for_one_period() -> None:
     assert bundle_subjects(expired.ca_bundle) == [expired.ca.cert_pem]
 
 
+def test_a_stale_bundle_does_not_supersede_a_newer_ca() -> None:
+    """§14.5: injection by a replica that has not seen the rotation yet would undo it."""
+    first = fresh()
+    rotated = rotation.renew(first, rotation.Action.RENEW_CA, now=NOW + DAY * 7, dns_names=NAMES, validity=DAY)
+    settled = rotation.renew(rotated, rotation.Action.RENEW_SERVING, now=NOW + DAY * 8, dns_names=NAMES,
+                             validity=DAY)
+    assert rotation.supersedes(rotated.ca_bundle, first.ca_bundle)
+    assert not rotation.supersedes(first.ca_bundle, rotated.ca_bundle)
+    assert rotation.supersedes(settled.ca_bundle, rotated.ca_bundle)
+    assert rotation.supersedes(rotated.ca_bundle, settled.ca_bundle)  # same CA: either bundle may stand
+    assert rotation.supersedes(first.ca_bundle, b"") and rotation.supersedes(b"", first.ca_bundle)
+    earlier = fresh(NOW - DAY)  # minted on a replica whose clock is behind, bundled with the CA it served
+    wiped = rotation.Material(earlier.ca, earlier.serving, earlier.ca.cert_pem + first.ca.cert_pem)
+    assert rotation.supersedes(wiped.ca_bundle, first.ca_bundle)
+
+
 def test_replicas_share_one_secret(tmp_path: pathlib.Path) -> None:
     """§14.5: the first replica mints and creates the Secret; the second serves the same files."""
     store = MemoryStore()
