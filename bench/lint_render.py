@@ -61,7 +61,7 @@ def jobs_at_once(checker: pipeline.Checker, jobset: dict[str, Any]) -> list[dict
     built = []
     for index, rj in enumerate(jobset["spec"]["replicatedJobs"]):
         shared = {"jobset": jobset, "replicatedJobIndex": index, "featureGates": {}}
-        each = [{"object": builders.job_skeleton(rj), "jobIndex": k} for k in range(rj["replicas"])]
+        each = ({"object": builders.job_skeleton(rj), "jobIndex": k} for k in range(rj["replicas"]))
         built += [result.subject for result in checker.packs.evaluate_phase_many("construct", shared, each)]
     return built
 

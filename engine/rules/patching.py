@@ -4,8 +4,10 @@ Owns: `Working` (the subject being patched in one evaluation, copied once on cre
 its `add`/`replace`/`remove`/`merge` (docs/rule-packs.md §2.5), `PatchError`, `pointer` and
 `copy_json`. Each method returns the absolute operations it performed, parents it created
 first, each tagged with its origin. `Working` takes ownership of the values it is given
-(it inserts them as they are; callers pass copies of data they keep) and records a copy
-of each in its operations, since later operations may change the inserted value.
+(it inserts them as they are; callers pass copies of data they keep) and records the same
+value in its operations: copy on write keeps the record intact, since a later operation
+that goes through an inserted value first replaces it, in the subject, by a copy. So the
+patched subject and the operations' values may share structure: copy before mutating either.
 Called by: `engine.rules.evaluating`.
 Must not import: anything in `engine` but `engine.rules.decisions`.
 """
@@ -40,12 +42,26 @@ class Working:
 
     def __init__(self, subject: Any) -> None:
         self.root = copy_json(subject)
+        self._recorded: set[int] = set()  # ids of containers an operation also holds
+
+    def _record(self, op: str, tokens: tuple[str | int, ...], value: Any, origin: str) -> decisions.Operation:
+        """The operation that inserted `value`, which then stays as it is (copy on write)."""
+        if isinstance(value, (dict, list)):
+            self._recorded.add(id(value))
+        return decisions.Operation(op, pointer(tokens), value, origin)
+
+    def _owned(self, node: Any) -> Any:
+        """`node`, or a copy of it when an operation holds it (the caller puts the copy in place)."""
+        if id(node) in self._recorded:
+            self._recorded.discard(id(node))
+            return copy_json(node)
+        return node
 
     def add(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
         """RFC 6902 add; missing parent objects are created (each as its own add)."""
         if not tokens:
             self.root = value
-            return [decisions.Operation("add", "", copy_json(value), origin)]
+            return [self._record("add", tokens, value, origin)]
         created: list[decisions.Operation] = []
         parent = self._parent(tokens, create=created, origin=origin)
         key = tokens[-1]
@@ -55,7 +71,7 @@ class Working:
             parent.insert(_list_index(parent, key, tokens, insert=True), value)
         else:
             raise PatchError(f"cannot add at {pointer(tokens)}: parent is not an object or a list")
-        return created + [decisions.Operation("add", pointer(tokens), copy_json(value), origin)]
+        return created + [self._record("add", tokens, value, origin)]
 
     def replace(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
         """RFC 6902 replace; the target must exist."""
@@ -70,7 +86,7 @@ class Working:
                 parent[_list_index(parent, key, tokens, insert=False)] = value
             else:
                 raise PatchError(f"cannot replace {pointer(tokens)}: it does not exist")
-        return [decisions.Operation("replace", pointer(tokens), copy_json(value), origin)]
+        return [self._record("replace", tokens, value, origin)]
 
     def remove(self, tokens: tuple[str | int, ...], origin: str) -> list[decisions.Operation]:
         """RFC 6902 remove; a missing target is not an error (nothing is recorded)."""
@@ -122,7 +138,7 @@ class Working:
     def _parent(self, tokens: tuple[str | int, ...], *, create: list[decisions.Operation] | None = None,
                 origin: str = "") -> Any:
         """The container holding the last token; creates missing objects when `create` is given."""
-        node = self.root
+        node = self.root = self._owned(self.root)
         for depth, token in enumerate(tokens[:-1]):
             if isinstance(node, dict):
                 if str(token) not in node or node[str(token)] is None:
@@ -130,9 +146,10 @@ class Working:
                         raise PatchError(f"{pointer(tokens[:depth + 1])} does not exist")
                     node[str(token)] = {}
                     create.append(decisions.Operation("add", pointer(tokens[:depth + 1]), {}, origin))
-                node = node[str(token)]
+                node[str(token)] = node = self._owned(node[str(token)])
             elif isinstance(node, list):
-                node = node[_list_index(node, token, tokens, insert=False)]
+                position = _list_index(node, token, tokens, insert=False)
+                node[position] = node = self._owned(node[position])
             else:
                 raise PatchError(f"{pointer(tokens[:depth + 1])} is inside a value that is not an object or a list")
         return node

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from engine.cel import evaluator
@@ -112,22 +112,24 @@ class Registry:
                 break
         return decisions.combine(results, final)
 
-    def evaluate_phase_many(self, phase: str, shared: Mapping[str, Any], each: Sequence[Mapping[str, Any]], *,
-                            subject: str = "object") -> list[decisions.Result]:
+    def evaluate_phase_many(self, phase: str, shared: Mapping[str, Any], each: Iterable[Mapping[str, Any]], *,
+                            subject: str = "object") -> Iterator[decisions.Result]:
         """`evaluate_phase(phase, {**shared, **inputs})` for every `inputs` of `each`, in order,
-        each pack evaluated with `evaluating.evaluate_many` (parent-level values computed once)."""
+        yielded one by one; each pack keeps one `evaluating.Batch`, so the variables that read
+        only shared inputs are evaluated once for all the requests."""
         packs = self._snapshot.by_phase(phase)
-        current = [dict(inputs) for inputs in each]
-        results: list[list[decisions.Result]] = [[] for _ in current]
-        final = [{**shared, **inputs}.get(subject) for inputs in current]
-        pending = list(range(len(current)))  # requests no decision pack has decided yet
-        for compiled in packs:
-            patches = compiled.pack.phase.effect == "patch"
-            for position, result in zip(pending, evaluating.evaluate_many(
-                    compiled, shared, [current[position] for position in pending])):
-                results[position].append(result)
-                final[position] = result.subject
-                if patches:
-                    current[position][compiled.pack.subject] = result.subject
-            pending = [position for position in pending if patches or not results[position][-1].actions]
-        return [decisions.combine(found, subject_) for found, subject_ in zip(results, final)]
+        chained = {p.pack.subject for p in packs if p.pack.phase.effect == "patch"}  # become per request
+        batches = [evaluating.Batch(p, {k: v for k, v in shared.items() if k not in chained}) for p in packs]
+        for inputs in each:
+            current = {**{k: v for k, v in shared.items() if k in chained}, **inputs}
+            results = []
+            final = {**shared, **inputs}.get(subject)
+            for batch in batches:
+                result = batch.evaluate(current)
+                results.append(result)
+                final = result.subject
+                if batch.compiled.pack.phase.effect == "patch":
+                    current[batch.compiled.pack.subject] = result.subject
+                elif result.actions:
+                    break
+            yield decisions.combine(results, final)

@@ -30,6 +30,7 @@ _POSITION = re.compile(r"<input>:(\d+):(\d+):")
 _STATUS_PREFIX = re.compile(r"^[A-Z_]+: ")
 _STATUS_SUFFIX = re.compile(r" \[[A-Z_]+\]$")
 _SCALARS = (bool, int, float, str, type(None))
+_JSON_LEAVES = frozenset(_SCALARS)
 _TYPES = {
     "bool": cel.Type.BOOL,
     "int": cel.Type.INT,
@@ -157,13 +158,32 @@ def _type_name(cel_type: cel.Type) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Normalise `plain_value()` output to the contract's JSON-like types."""
+    """Normalise `plain_value()` output to the contract's JSON-like types.
+
+    That output is a fresh tree owned by the caller, so containers are fixed in place and
+    only leaves that are not JSON already (bytes, timestamps, durations, types) are replaced.
+    Map keys need nothing: CEL keys are strings, ints (uint included) or bools.
+    """
+    kind = type(value)
+    if kind in _JSON_LEAVES:
+        return value
+    if kind is dict:
+        for key, item in value.items():
+            if type(item) not in _JSON_LEAVES:
+                value[key] = _plain(item)
+        return value
+    if kind is list:
+        for position, item in enumerate(value):
+            if type(item) not in _JSON_LEAVES:
+                value[position] = _plain(item)
+        return value
+    return _leaf(value)
+
+
+def _leaf(value: Any) -> Any:
+    """A scalar that JSON has no type for, in the contract's form."""
     if isinstance(value, _SCALARS):
         return value
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {_plain(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if isinstance(value, datetime.datetime):
@@ -172,4 +192,8 @@ def _plain(value: Any) -> Any:
         return format(value.total_seconds(), "f").rstrip("0").rstrip(".") + "s"
     if isinstance(value, cel.Type):
         return _type_name(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     raise evaluator.CelEvaluationError(f"result of unsupported type {type(value).__name__}")

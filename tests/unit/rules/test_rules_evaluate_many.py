@@ -90,7 +90,7 @@ def test_the_construct_phase_builds_the_same_jobs_at_once_9_2(backend: evaluator
     each = [{"object": {"apiVersion": "batch/v1", "kind": "Job", "metadata": {},
                         "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}},
              "jobIndex": k} for k in range(3)]
-    many = rules.evaluate_phase_many("construct", shared, each)
+    many = list(rules.evaluate_phase_many("construct", shared, each))
     assert many == [rules.evaluate_phase("construct", {**shared, **inputs}) for inputs in each]
     assert [r.subject["metadata"]["name"] for r in many] == ["js-w-0", "js-w-1", "js-w-2"]
     assert not any(r.errors for r in many)

@@ -58,13 +58,23 @@ def test_add_creates_parents_and_inserts_into_lists() -> None:
     assert subject.root["a"]["b"] == [0, 1, 2, 3]
 
 
-def test_values_are_handed_over_and_operations_record_them_as_they_were() -> None:
+def test_values_are_handed_over_and_operations_record_them_as_they_were_2_5() -> None:
     subject = working()
     value = {"k": [1]}
     done = subject.add(("v",), value, "o")
+    assert subject.root["v"] is value and done[0].value is value, "no copy while nothing changes it"
     subject.add(("v", "k", "-"), 2, "o")
-    assert subject.root["v"] is value and value == {"k": [1, 2]}
-    assert done[0].value == {"k": [1]}
+    subject.add(("v", "k", "-"), 3, "o")
+    assert subject.root["v"] == {"k": [1, 2, 3]}
+    assert done[0].value == {"k": [1]} and value == {"k": [1]}, "copied on the first write through it"
+
+
+def test_a_value_replacing_the_root_is_copied_before_a_write_through_it_2_5() -> None:
+    subject = working()
+    done = subject.add((), {"a": [1]}, "o") + subject.merge(("a",), {"b": 2}, "o")
+    assert subject.root == {"a": {"b": 2}}
+    assert [(o.op, o.path, o.value) for o in done] == [
+        ("add", "", {"a": [1]}), ("add", "/a", {}), ("add", "/a/b", 2)]
 
 
 @pytest.mark.parametrize(("call", "message"), [
