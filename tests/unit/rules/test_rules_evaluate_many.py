@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from engine.cel import evaluator
 from engine.rules import compiling, evaluating, loading, registry
 from rules_fixtures import backend, compiled, write_pack  # noqa: F401  (pytest fixtures)
@@ -94,3 +96,10 @@ def test_the_construct_phase_builds_the_same_jobs_at_once_9_2(backend: evaluator
     assert many == [rules.evaluate_phase("construct", {**shared, **inputs}) for inputs in each]
     assert [r.subject["metadata"]["name"] for r in many] == ["js-w-0", "js-w-1", "js-w-2"]
     assert not any(r.errors for r in many)
+
+
+def test_an_input_both_shared_and_per_request_is_refused(compiled: Compiled) -> None:
+    pack = compiled("p", PACK)
+    batch = evaluating.Batch(pack, {"parent": {"name": "set", "kind": "JobSet"}, "position": 0})
+    with pytest.raises(ValueError, match="position"):
+        batch.evaluate(children(1)[0])
