@@ -14,8 +14,9 @@ large value would be converted back and forth in every new activation, and each 
 variables needs a new one. In patch phases, variables that read the subject are inlined
 into variables only (rules must see them as given, not as patched). In read-only phases
 each forEach rule also gets a batch program (`batching`) with the comprehension-free
-inlined variables substituted. Variables still read by name are evaluated once per
-evaluation in dependency order (`CompiledPack.eager` up front, the rest only if a batch
+inlined variables substituted; in patch phases, a forEach rule whose `when` reads the
+subject only through `item` gets a program giving `when` for all its elements. Variables
+still read by name are evaluated once per evaluation in dependency order (`CompiledPack.eager` up front, the rest only if a batch
 falls back). When a definition is shadowed by a comprehension variable, an expression grows
 past MAX_INLINED characters or does not compile, the pack keeps all its variables bound.
 Called by: `engine.rules.registry`, `engine.rules.testing`, `jobset rules lint`.
@@ -278,7 +279,9 @@ def _batched(compiled: CompiledPack, backend: evaluator.Backend, definitions: di
     """In read-only phases, give each forEach rule a program over all its elements (batching),
     with the `definitions` of inlined variables substituted."""
     selectors = {r.selector.source: r.selector for r in reversed(compiled.rules) if r.selector is not None}
-    if compiled.pack.phase.effect == "patch" or not selectors:
+    if compiled.pack.phase.effect == "patch":
+        return _with_eager(_patch_batches(compiled, backend))
+    if not selectors:
         return _with_eager(compiled)
     each = {source: batching.each_name(position) for position, source in enumerate(selectors)}
     environment = backend.environment(compiled.names + tuple(each.values()), limits=INLINED_LIMITS)
@@ -299,6 +302,28 @@ def _batched(compiled: CompiledPack, backend: evaluator.Backend, definitions: di
         rules.append(rule)
     return _with_eager(dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment,
                        each_names=tuple((selectors[source], name) for source, name in each.items())))
+
+
+def _patch_batches(compiled: CompiledPack, backend: evaluator.Backend) -> CompiledPack:
+    """In patch phases, a forEach rule on a simple path whose `when` reads no subject but
+    through `item` gets one program giving `when` for all its elements: elements are disjoint
+    and a rule patches inside its own element, so no element's `when` sees another's patch."""
+    each = batching.each_name(0)
+    environment = backend.environment(compiled.names + (each,), limits=INLINED_LIMITS)
+    rules = []
+    for rule in compiled.rules:
+        when = rule.rule.when
+        if (rule.selector is not None and rule.selector.depth is not None and when is not None
+                and compiled.pack.subject not in references.names_read(when)):
+            try:
+                program = environment.compile(batching.batch_source(rule.rule, each, compiled.pack.subject, None))
+            except (references.ShadowedError, evaluator.CelCompileError):
+                program = None
+            if program is not None:
+                reads = {n for n in references.names_read(program.source) if n in compiled.names}
+                rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | {each}))
+        rules.append(rule)
+    return dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment)
 
 
 def _with_eager(compiled: CompiledPack) -> CompiledPack:

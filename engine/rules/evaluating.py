@@ -225,13 +225,21 @@ class _Evaluation:
         return fired
 
     def _batched(self, rule: compiling.CompiledRule, matches: list[selecting.Match]) -> bool | None:
-        """All elements of a read-only forEach rule in one program; None: fall back per element."""
+        """All elements of a forEach rule in one program; None: fall back per element.
+
+        In patch phases the program gives only `when` (the elements, `item` included, are
+        bound afresh for each rule); firing elements then skip it."""
         assert rule.batch is not None and self.compiled.batch_environment is not None
-        if batching.each_name(0) not in self.bindings:
-            for selector, name in self.compiled.each_names:
-                self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
+        if self.patches:
+            elements = [batching.element(m, None) for m in matches]
+            activation = self.compiled.batch_environment.activation({**self.bindings, batching.each_name(0): elements})
+        else:
+            if batching.each_name(0) not in self.bindings:
+                for selector, name in self.compiled.each_names:
+                    self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
+            activation = self._activation(self.compiled.batch_environment, None, rule.batch_reads)
         try:
-            kinds = rule.batch.evaluate(self._activation(self.compiled.batch_environment, None, rule.batch_reads))
+            kinds = rule.batch.evaluate(activation)
         except evaluator.CelEvaluationError:
             return None
         if not (isinstance(kinds, list) and len(kinds) == len(matches) and set(kinds) <= _BATCH_KINDS):
@@ -241,7 +249,7 @@ class _Evaluation:
             if kind == batching.Batch.FIRES:
                 if position:
                     self._check_budget(rule, match.text)
-                fired = self._element(rule, match) or fired
+                fired = self._element(rule, match, when_held=self.patches) or fired
             else:
                 detail = "when was false" if kind == batching.Batch.SKIPPED else _HELD[rule.assertions is None]
                 self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, match.text, detail, rule.rule.ref))
@@ -291,11 +299,14 @@ class _Evaluation:
         return not any(path[:len(patched)] == patched[:len(path)]
                        for stamp, patched in reversed(self.patch_log) if stamp > since for path in paths)
 
-    def _element(self, rule: compiling.CompiledRule, match: selecting.Match | None) -> bool:
+    def _element(self, rule: compiling.CompiledRule, match: selecting.Match | None, *, when_held: bool = False) -> bool:
+        """One rule on one element; `when_held`: a batch found its `when` true already."""
         path = match.text if match is not None else ""
         try:
-            activation = self._activation(rule.environment, match, rule.reads, rule.subject_paths)
-            if rule.when is not None and not _bool(rule.when, activation, "when"):
+            activation = None
+            if not when_held or any(o.path_program is not None or o.value_program is not None for o in rule.patch):
+                activation = self._activation(rule.environment, match, rule.reads, rule.subject_paths)
+            if not when_held and rule.when is not None and not _bool(rule.when, activation, "when"):
                 self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, "when was false",
                                                        rule.rule.ref))
                 return False
@@ -312,24 +323,28 @@ class _Evaluation:
             self.errors.append(decisions.FieldError(path, f"{origin}: {message}", "Internal", origin))
 
     def _effect(self, rule: compiling.CompiledRule, match: selecting.Match | None,
-                activation: evaluator.Activation) -> tuple[Outcome, str]:
+                activation: evaluator.Activation | None) -> tuple[Outcome, str]:
         if self.patches:
             return self._patch(rule, match, activation)
+        assert activation is not None
         if rule.rule.action is not None:
             return self._action(rule, activation)
         return self._assert(rule, match, activation)
 
     def _patch(self, rule: compiling.CompiledRule, match: selecting.Match | None,
-               activation: evaluator.Activation) -> tuple[Outcome, str]:
+               activation: evaluator.Activation | None) -> tuple[Outcome, str]:
+        """Plan every operation (their expressions need `activation`), then apply them."""
         assert self.working is not None
         base = match.path if match is not None else ()
         planned = []
         for operation in rule.patch:  # every expression sees the state before this rule's operations
             tokens = operation.tokens
             if operation.path_program is not None:
+                assert activation is not None
                 tokens = _pointer(_evaluate(operation.path_program, activation, "pathExpression"))
             value = operation.value
             if operation.value_program is not None:  # a fresh value: handed over as it is
+                assert activation is not None
                 value = _evaluate(operation.value_program, activation, "valueExpression")
             elif isinstance(value, (dict, list)):  # the pack's literal: the subject gets a copy
                 value = patching.copy_json(value)
