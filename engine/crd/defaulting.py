@@ -26,20 +26,32 @@ def apply_defaults(node: nodes.Node | None, value: object) -> None:
 
 
 def _default_object(node: nodes.Node, value: dict[str, object]) -> None:
-    for name, prop in node.properties.items():
+    for name, prop in node.defaulted:
         current = value.get(name, nodes.MISSING)
-        if prop.default is not nodes.MISSING and (current is nodes.MISSING or _null(prop, current)):
-            value[name] = copy.deepcopy(prop.default)
-        elif _null(prop, current):
-            del value[name]
+        if current is nodes.MISSING or _null(prop, current):
+            value[name] = _copy(prop.default)
+    doomed = []
     for name, item in value.items():
-        prop = node.properties.get(name, node.additional)
-        if prop is not None:
-            apply_defaults(prop, item)
-    if node.additional is not None:
-        for name in [name for name, item in value.items()
-                     if name not in node.properties and _null(node.additional, item)]:
-            del value[name]
+        prop = node.properties.get(name)
+        if prop is None:
+            prop = node.additional
+            if prop is None:
+                continue
+        if item is None:
+            # a null without a default (or a map entry) that may not be null goes
+            if not prop.nullable and (prop.default is nodes.MISSING or name not in node.properties):
+                doomed.append(name)
+        elif isinstance(item, dict):
+            _default_object(prop, item)
+        elif isinstance(item, list) and prop.items is not None:
+            for element in item:
+                apply_defaults(prop.items, element)
+    for name in doomed:
+        del value[name]
+
+
+def _copy(default: object) -> object:
+    return default if isinstance(default, (str, int, float, bool)) else copy.deepcopy(default)
 
 
 def _null(node: nodes.Node, value: object) -> bool:

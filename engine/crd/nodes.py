@@ -65,6 +65,7 @@ class Node:
     one_of: tuple[Node, ...] = ()
     not_: Node | None = None
     rules: tuple[celrules.Rule, ...] = ()
+    defaulted: tuple[tuple[str, Node], ...] = ()  # the properties that have a default
 
     @property
     def type_name(self) -> str:
@@ -132,6 +133,7 @@ def _scalars(node: Node, schema: dict[str, Any], location: str) -> None:
 def _children(node: Node, schema: dict[str, Any], location: str, environment: Any) -> None:
     for name, sub in schema.get("properties", {}).items():
         node.properties[name] = _node(sub, _at(location, f"properties.{name}"), environment)
+    node.defaulted = tuple((name, prop) for name, prop in node.properties.items() if prop.default is not MISSING)
     additional = schema.get("additionalProperties")
     if isinstance(additional, dict):
         node.additional = _node(additional, _at(location, "additionalProperties"), environment)

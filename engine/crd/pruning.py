@@ -32,31 +32,39 @@ def _prune(node: nodes.Node | None, value: object, path: str, removed: list[str]
         _prune_object(node, value, path, removed, resource=resource)
     elif isinstance(value, list):
         items = node.items if node is not None else None
-        keep = node is not None and node.preserve_unknown and items is None
+        if node is not None and node.preserve_unknown and items is None:
+            return
+        embedded = items is not None and items.embedded
         for position, item in enumerate(value):
-            if not keep:
-                _prune(items, item, fielderrors.index(path, position), removed,
-                       resource=items is not None and items.embedded)
+            if isinstance(item, (dict, list)):  # scalars have no fields to prune
+                _prune(items, item, fielderrors.index(path, position), removed, resource=embedded)
 
 
 def _prune_object(node: nodes.Node | None, value: dict[str, object], path: str, removed: list[str],
                   *, resource: bool) -> None:
-    for name in list(value):
-        where = fielderrors.child(path, name) if node is None or node.additional is None \
-            or name in node.properties else fielderrors.key(path, name)
+    unknown = []
+    for name, item in value.items():
         if resource and name in _TYPE_META:
             continue
         if resource and name == "metadata":
-            _prune_meta(value[name], where, removed)
+            _prune_meta(item, fielderrors.child(path, name), removed)
             continue
         prop = _schema_for(node, name)
         if prop is not None:
-            _prune(prop, value[name], where, removed, resource=prop.embedded)
-        elif node is not None and node.preserve_unknown:
-            continue
-        else:
-            removed.append(where)
-            del value[name]
+            if isinstance(item, (dict, list)):
+                _prune(prop, item, _where(node, path, name), removed, resource=prop.embedded)
+        elif node is None or not node.preserve_unknown:
+            removed.append(_where(node, path, name))
+            unknown.append(name)
+    for name in unknown:
+        del value[name]
+
+
+def _where(node: nodes.Node | None, path: str, name: str) -> str:
+    """The field path of `name` in the object at `path` (`[name]` for a map entry)."""
+    if node is None or node.additional is None or name in node.properties:
+        return fielderrors.child(path, name)
+    return fielderrors.key(path, name)
 
 
 def _schema_for(node: nodes.Node | None, name: str) -> nodes.Node | None:
