@@ -87,11 +87,12 @@ class JobSetController:
                      for policy in (jobset.get("spec") or {}).get("volumeClaimPolicies") or []
                      for t in policy.get("templates") or []}
         pvcs = [pvc for name in sorted(pvc_names) if (pvc := self.pvcs.reader.get(key.namespace, name)) is not None]
-        pods: list[Any] = self.pods.reader.by_index("jobset", key.name) if self.pods is not None else []
+        pods: list[Any] = (self.pods.reader.by_index("jobset", f"{key.namespace}/{key.name}")  # see informers.by_label
+                           if self.pods is not None else [])
         jobs = self.jobs.reader.by_index(OWNER_INDEX, uid)
         return observed.Observed(jobset=jobset, now=self.now(), jobs=jobs + self._expected(uid, jobs),
                                  service=service, pvcs=pvcs,
-                                 pods=[pod for pod in pods if pod.get("metadata", {}).get("namespace") == key.namespace],
+                                 pods=pods,
                                  feature_gates=self.feature_gates)
 
     async def reconcile(self, key: informers.Key) -> controller.Result:
