@@ -15,6 +15,8 @@ Contract:
   when the source breaks the environment's static `Limits`.
 * `Environment.activation(bindings)` wraps plain JSON-like Python data
   (dict, list, str, int, float, bool, None) for one evaluation request.
+* An activation may serve the programs of any environment of the same backend whose names
+  it declares too (the rules engine evaluates a pack's programs in one activation).
 * `Program.evaluate(activation)` returns plain Python data (dict, list, str, int,
   float, bool, None, bytes) or raises `CelEvaluationError`. A uint comes back as int, a
   timestamp as its RFC 3339 string, a duration as its CEL string (`"90s"`), a type as its

@@ -300,6 +300,10 @@ def _batched(compiled: CompiledPack, backend: evaluator.Backend, definitions: di
             reads = {n for n in references.names_read(source) if n in compiled.names} | {compiled.pack.subject}
             rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | set(each.values())))
         rules.append(rule)
+    # rules without forEach evaluate in the batches' activation too (it declares more names): the
+    # subject is converted once for all of them
+    rules = [rule if rule.selector is not None else dataclasses.replace(rule, environment=environment)
+             for rule in rules]
     return _with_eager(dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment,
                        each_names=tuple((selectors[source], name) for source, name in each.items())))
 

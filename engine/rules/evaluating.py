@@ -140,6 +140,9 @@ class _Evaluation:
         if self._wrong_target():
             return self._result()
         self._ensure(self.compiled.eager)  # the rest only if a batched rule falls back
+        if not self.patches:  # before the first rule, so that every rule shares one activation
+            for selector, name in self.compiled.each_names:
+                self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
         first_match = self.pack.evaluation == "firstMatch"
         try:
             for rule in self.compiled.rules:
@@ -234,9 +237,6 @@ class _Evaluation:
             elements = [batching.element(m, None) for m in matches]
             activation = self.compiled.batch_environment.activation({**self.bindings, batching.each_name(0): elements})
         else:
-            if batching.each_name(0) not in self.bindings:
-                for selector, name in self.compiled.each_names:
-                    self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
             activation = self._activation(self.compiled.batch_environment, None, rule.batch_reads)
         try:
             kinds = rule.batch.evaluate(activation)
