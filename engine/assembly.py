@@ -22,10 +22,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from engine import tls
 from engine.kube import client as client_
 from engine.kube import configuration, errors, jobsets, manager, packreload, placement, resources
 from engine.planner import packs
-from engine.webhook import certificates, jobsets as jobset_webhooks, pods as pod_webhooks, rotation, server, tlsoptions
+from engine.webhook import certificates, jobsets as jobset_webhooks, pods as pod_webhooks, rotation, server
 
 log = logging.getLogger("jobset.assembly")
 WEBHOOK_CONFIGURATIONS = (
@@ -101,16 +102,17 @@ def build(settings: Settings, api: client_.Client) -> Assembly:
 def _webhooks(settings: Settings, api: client_.Client, decision_packs: packs.RegistryPacks, gates: dict[str, bool],
               mgr: manager.Manager, lookup: pod_webhooks.Lookup) -> tuple[server.WebhookServer, rotation.Rotator | None]:
     config = settings.config
-    tls = config.tls or configuration.TLS()
-    options = tlsoptions.TLSOptions(min_version=tls.min_version, cipher_suites=tuple(tls.cipher_suites or ()))
-    if tlsoptions.validate(options):
-        raise AssemblyError("; ".join(f"{field}: {message}" for field, message in tlsoptions.validate(options)))
+    settings_tls = config.tls or configuration.TLS()
+    problems = tls.validate(settings_tls.min_version, settings_tls.cipher_suites)
+    if problems:
+        raise AssemblyError("; ".join(f"{field}: {message}" for field, message in problems))
     cert_dir = pathlib.Path(config.webhook.cert_dir or pathlib.Path(tempfile.gettempdir()) / "k8s-webhook-server" / "serving-certs")
     admission = jobset_webhooks.JobSetAdmission(decision_packs.registry, feature_gates=gates,
                                                 pvc_lookup=_pvc_lookup(api))
     routes = {**admission.routes(), **pod_webhooks.PodAdmission(decision_packs.registry, lookup=lookup).routes()}
     webhook = server.WebhookServer(routes, cert_dir=cert_dir, host=config.webhook.host or settings.webhook_host,
-                                   port=config.webhook.port, tls=options)
+                                   port=config.webhook.port, min_version=settings_tls.min_version,
+                                   cipher_suites=tuple(settings_tls.cipher_suites or ()))
     rotator = None
     if config.internal_cert_management.enable:
         certs = config.internal_cert_management

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from engine.kube import featuregates, tlsconfig
+from engine import tls
+from engine.kube import featuregates
 
 API_VERSION = "config.jobset.x-k8s.io/v1alpha1"
 KIND = "Configuration"
@@ -27,7 +28,6 @@ _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-TLS_VERSIONS = {"": "VersionTLS12", "VersionTLS12": "VersionTLS12", "VersionTLS13": "VersionTLS13"}
 
 
 class ConfigurationError(ValueError):
@@ -193,19 +193,10 @@ def validate(config: Configuration) -> list[str]:
     return problems
 
 
-def _validate_tls(tls: TLS) -> list[str]:
-    problems: list[str] = []
-    if tls.min_version in ("VersionTLS10", "VersionTLS11"):
-        problems.append(f"minVersion {tls.min_version} is not supported: use VersionTLS12 or VersionTLS13")
-    elif tls.min_version not in TLS_VERSIONS:
-        problems.append(f"unknown minVersion {tls.min_version!r}")
-    unknown = [name for name in tls.cipher_suites or [] if name not in tlsconfig.GO_CIPHER_SUITES]
-    if unknown:
-        problems.append(f"unknown cipher suites {', '.join(unknown)}")
-    found = [f"tls: Invalid value: {'; '.join(problems)}"] if problems else []
-    if tls.min_version == "VersionTLS13" and tls.cipher_suites:
-        found.append("tls.cipherSuites: Forbidden: cipher suites cannot be configured with VersionTLS13")
-    return found
+def _validate_tls(settings: TLS) -> list[str]:
+    kinds = {"tls": "Invalid value", "tls.cipherSuites": "Forbidden"}
+    return [f"{field}: {kinds[field]}: {message}" for field, message in
+            tls.validate(settings.min_version, settings.cipher_suites)]
 
 
 def _check_type_meta(raw: dict[str, Any], where: str) -> None:

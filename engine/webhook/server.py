@@ -18,7 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.webhook import reviews, tlsoptions
+from engine import tls
+from engine.webhook import reviews
 
 Handler = Callable[[reviews.AdmissionRequest], Awaitable[dict[str, Any]]]
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -32,12 +33,13 @@ class WebhookServer:
     """Serves `routes` (path -> handler) over TLS with certificates from `cert_dir`."""
 
     def __init__(self, routes: dict[str, Handler], *, cert_dir: pathlib.Path, host: str = "127.0.0.1",
-                 port: int = 9443, tls: tlsoptions.TLSOptions = tlsoptions.TLSOptions()) -> None:
+                 port: int = 9443, min_version: str = "", cipher_suites: tuple[str, ...] = ()) -> None:
         self._routes = routes
         self._cert_dir = cert_dir
         self._host = host
         self._port = port
-        self._tls = tls
+        self._min_version = min_version
+        self._cipher_suites = cipher_suites
         self._runner: web.AppRunner | None = None
         self._context: ssl.SSLContext | None = None
         self._cert_mtime = 0.0
@@ -54,8 +56,8 @@ class WebhookServer:
 
     async def start(self) -> None:
         """Bind and serve; the certificate files must exist."""
-        self._context = tlsoptions.server_context(self._tls, cert_file=str(self.cert_file),
-                                                  key_file=str(self.key_file))
+        self._context = tls.server_context(cert_file=self.cert_file, key_file=self.key_file,
+                                           min_version=self._min_version, cipher_suites=self._cipher_suites)
         self._cert_mtime = self.cert_file.stat().st_mtime
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         for path in self._routes:

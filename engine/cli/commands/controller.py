@@ -18,9 +18,9 @@ import pathlib
 import sys
 from collections.abc import Sequence
 
-from engine import assembly
+from engine import assembly, tls
 from engine.kube import client as client_
-from engine.kube import configuration, connection, logs, manager, servers, tlsconfig
+from engine.kube import configuration, connection, logs, manager, servers
 
 PROG = "jobset controller"
 
@@ -67,7 +67,7 @@ async def _serve(config: configuration.Configuration, conn: connection.Connectio
         settings = assembly.Settings(config=config, namespace=manager.own_namespace(), rules_dirs=rules_dirs)
         try:
             built = assembly.build(settings, api)
-        except (assembly.AssemblyError, tlsconfig.TLSError) as error:
+        except (assembly.AssemblyError, tls.TLSError) as error:
             return _usage(str(error))
         return await built.manager.serve()
     finally:

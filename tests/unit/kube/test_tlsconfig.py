@@ -6,6 +6,7 @@ import ssl
 
 import pytest
 
+from engine import tls
 from engine.kube import servers, tlsconfig
 
 
@@ -35,14 +36,14 @@ def serve_and(context: ssl.SSLContext, client: ssl.SSLContext) -> tuple[str | No
 
 def test_self_signed_metrics_server_speaks_only_http_1_1_spec_14_4(tmp_path: pathlib.Path) -> None:
     cert, key = tlsconfig.self_signed(tmp_path)
-    alpn, version = serve_and(tlsconfig.server_context(cert_file=cert, key_file=key), client_context(cert))
+    alpn, version = serve_and(tls.server_context(cert_file=cert, key_file=key, alpn=("http/1.1",)), client_context(cert))
     assert alpn == "http/1.1"
     assert version in ("TLSv1.2", "TLSv1.3")
 
 
 def test_min_version_tls13_refuses_a_tls12_client_spec_14_4(tmp_path: pathlib.Path) -> None:
     cert, key = tlsconfig.self_signed(tmp_path)
-    context = tlsconfig.server_context(cert_file=cert, key_file=key, min_version="VersionTLS13")
+    context = tls.server_context(cert_file=cert, key_file=key, min_version="VersionTLS13")
     old_client = client_context(cert)
     old_client.maximum_version = ssl.TLSVersion.TLSv1_2
     with pytest.raises((ssl.SSLError, ConnectionResetError)):
@@ -52,14 +53,14 @@ def test_min_version_tls13_refuses_a_tls12_client_spec_14_4(tmp_path: pathlib.Pa
 
 def test_cipher_suites_by_go_name_limit_tls12_ciphers_spec_14_4(tmp_path: pathlib.Path) -> None:
     cert, key = tlsconfig.self_signed(tmp_path)
-    context = tlsconfig.server_context(cert_file=cert, key_file=key,
+    context = tls.server_context(cert_file=cert, key_file=key,
                                        cipher_suites=["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"])
     tls12 = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
     assert tls12 == {"ECDHE-ECDSA-AES128-GCM-SHA256"}
 
 
 def test_missing_certificates_in_the_conventional_directory_are_a_clear_error(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(tlsconfig.TLSError, match=r"cannot load certificate .*tls.crt"):
+    with pytest.raises(tls.TLSError, match=r"cannot load certificate .*tls.crt"):
         tlsconfig.metrics_context(cert_dir=str(tmp_path / "nowhere"), internal_certs=True)
 
 

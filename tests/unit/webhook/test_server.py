@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 from cryptography import x509
 
-from engine.webhook import reviews, rotation, server, tlsoptions
+from engine import tls
+from engine.webhook import reviews, rotation, server
 
 
 def review(uid: str = "u-1", **request: object) -> dict:
@@ -136,11 +137,10 @@ def test_certificates_rotate_before_expiry_while_serving(tmp_path: pathlib.Path)
 
 def test_tls_options_are_validated_as_upstream() -> None:
     """§14.1: TLS 1.0/1.1 rejected, unknown suites rejected, suites forbidden with TLS 1.3."""
-    assert tlsoptions.validate(tlsoptions.TLSOptions()) == []
-    assert tlsoptions.validate(tlsoptions.TLSOptions(min_version="VersionTLS10"))[0][0] == "tls"
-    assert tlsoptions.validate(tlsoptions.TLSOptions(cipher_suites=("NOPE",)))[0][1].startswith("unknown cipher")
-    errors = tlsoptions.validate(tlsoptions.TLSOptions(
-        min_version="VersionTLS13", cipher_suites=("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",)))
+    assert tls.validate("", None) == []
+    assert tls.validate("VersionTLS10", None)[0][0] == "tls"
+    assert tls.validate("", ("NOPE",))[0][1].startswith("unknown cipher")
+    errors = tls.validate("VersionTLS13", ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",))
     assert errors == [("tls.cipherSuites", "cipher suites cannot be configured with minVersion VersionTLS13")]
 
 
@@ -149,7 +149,7 @@ def test_minimum_tls_version_is_enforced(tmp_path: pathlib.Path) -> None:
         rotator = rotation.Rotator(tmp_path, dns_names=["x.y.svc"])
         rotator.ensure(datetime.datetime.now(datetime.timezone.utc))
         webhook = server.WebhookServer({"/validate": echo_handler}, cert_dir=tmp_path, port=0,
-                                       tls=tlsoptions.TLSOptions(min_version="VersionTLS13"))
+                                       min_version="VersionTLS13")
         await webhook.start()
         context = client_context(tmp_path / "ca.crt")
         context.maximum_version = ssl.TLSVersion.TLSv1_2
