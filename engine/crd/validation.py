@@ -22,6 +22,7 @@ from engine.crd import embedded, fielderrors, formats, nodes
 MISSING = nodes.MISSING
 Errors = list[fielderrors.FieldError]
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+_PLAIN = {str: "string", bool: "boolean", int: "integer"}
 
 
 def validate(node: nodes.Node, value: object, old: object, path: str) -> list[fielderrors.FieldError]:
@@ -41,8 +42,10 @@ def _walk(node: nodes.Node, value: object, old: object, path: str, errors: Error
             detail = f'{_body(path)} must be of type {node.type_name}: "null"'
             own.append(fielderrors.type_invalid(path, "null", detail))
     elif _type_ok(node, value, path, own):
-        _values(node, value, path, own)
-        _combinators(node, value, path, errors)
+        if node.checks_values:
+            _values(node, value, path, own)
+        if node.combines:
+            _combinators(node, value, path, errors)
         if isinstance(value, dict):
             if node.embedded:
                 own.extend(embedded.check(value, path))
@@ -119,6 +122,8 @@ def _object(node: nodes.Node, value: dict[str, Any], old: object, path: str,
     for name, item in value.items():
         prop = node.properties.get(name)
         if prop is not None:
+            if prop.plain is not None and _PLAIN.get(type(item)) == prop.plain:
+                continue  # a scalar of the right type with nothing else to check has no error
             _walk(prop, item, old_map.get(name, MISSING), fielderrors.child(path, name), errors, unchanged)
         elif node.additional is not None:
             _walk(node.additional, item, old_map.get(name, MISSING), fielderrors.key(path, name), errors, unchanged)
