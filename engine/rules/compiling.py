@@ -73,6 +73,7 @@ class CompiledRule:
     # patch phases, rules without forEach: the subject paths it reads (None: all of it), so an
     # activation made before patches elsewhere can still serve it
     subject_paths: tuple[tuple[str, ...], ...] | None = None
+    item_view: references.View | None = None  # patch batches: what `when` reads of `item`
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -90,6 +91,9 @@ class CompiledPack:
     eager: frozenset[str] = frozenset()  # variables evaluated before the first rule; others when needed
     batch_environment: evaluator.Environment | None = None  # declares names + each_names' lists
     each_names: tuple[tuple[selecting.Selector, str], ...] = ()  # (a distinct forEach, its element list's name)
+    # patch phases: what variables and rules without forEach read of the subject (None: all of
+    # it); their activations bind only that, so converting it to CEL costs less
+    subject_view: references.View | None = None
 
 
 class _Compiler:
@@ -325,7 +329,8 @@ def _patch_batches(compiled: CompiledPack, backend: evaluator.Backend) -> Compil
                 program = None
             if program is not None:
                 reads = {n for n in references.names_read(program.source) if n in compiled.names}
-                rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | {each}))
+                rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | {each}),
+                                           item_view=references.subject_view([when], "item"))
         rules.append(rule)
     return dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment)
 
@@ -338,7 +343,10 @@ def _with_eager(compiled: CompiledPack) -> CompiledPack:
         rules = tuple(rule if rule.selector is not None else dataclasses.replace(
             rule, subject_paths=references.subject_paths(_program_sources(rule), compiled.pack.subject))
             for rule in compiled.rules)
-        return dataclasses.replace(compiled, rules=rules, eager=frozenset(variables))
+        sources = [p.source for _, p, _ in compiled.variables]
+        sources += [source for rule in rules if rule.selector is None for source in _program_sources(rule)]
+        return dataclasses.replace(compiled, rules=rules, eager=frozenset(variables),
+                                   subject_view=references.subject_view(sources, compiled.pack.subject))
     read = {name for rule in compiled.rules for name in (rule.batch_reads if rule.batch else rule.reads)}
     eager, pending = set(), [name for name in read if name in variables]
     while pending:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.cel import evaluator
-from engine.rules import batching, compiling, decisions, patching, selecting
+from engine.rules import batching, compiling, decisions, patching, references, selecting
 
 Outcome = decisions.Outcome
 _BATCH_KINDS = frozenset(int(kind) for kind in batching.Batch)
@@ -235,6 +235,9 @@ class _Evaluation:
         assert rule.batch is not None and self.compiled.batch_environment is not None
         if self.patches:
             elements = [batching.element(m, None) for m in matches]
+            if rule.item_view is not None:
+                for known in elements:
+                    known["item"] = references.project(known["item"], rule.item_view)
             activation = self.compiled.batch_environment.activation({**self.bindings, batching.each_name(0): elements})
         else:
             activation = self._activation(self.compiled.batch_environment, None, rule.batch_reads)
@@ -287,6 +290,9 @@ class _Evaluation:
         if match is not None:
             bindings = dict(bindings, item=match.value, index=match.index,
                             indexes=list(match.indexes), path=match.text)
+        elif self.patches and self.compiled.subject_view is not None:
+            bindings = dict(bindings)
+            bindings[self.pack.subject] = references.project(self.subject, self.compiled.subject_view)
         activation = environment.activation(bindings)
         self.clock += 1
         self.activations[key] = (activation, self.clock)

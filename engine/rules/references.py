@@ -1,6 +1,7 @@
 """What names a CEL source reads, found lexically, and substituting definitions for names.
 
 Owns: `names_read` (a superset of the top-level names an expression may read),
+`subject_paths` and `subject_view` (the parts of one input that expressions may read),
 `undeclared` (free names not declared, with 1-based positions: the check every backend
 gets, even one without a type checker) and `inline` (replace free names by parenthesised
 definitions, refusing when a comprehension variable shadows one). String literals are
@@ -83,3 +84,55 @@ def subject_paths(sources: list[str], subject: str) -> tuple[tuple[str, ...], ..
                 return None
             found.add(path)
     return tuple(sorted(found))
+
+
+FULL = "*"  # in a view: the whole value at this place
+PRESENT = "?"  # in a view: only whether this key is there (`has()`)
+View = dict[str, "View | str"]
+
+
+def subject_view(sources: list[str], subject: str) -> View | None:
+    """The parts of `subject` the sources may read, as a tree of keys whose leaves are FULL
+    (the value is read) or PRESENT (only `has(subject.a.b)` tests it); None when a source
+    reads the subject as a whole (or, being shadowed, cannot be analysed)."""
+    view: View = {}
+    name = re.escape(subject)
+    for source in sources:
+        if subject in bound_names(source):
+            return None
+        text = _STRING_LITERAL.sub("''", source)
+        tested = rf"\bhas\(\s*{name}((?:\s*\.\s*[A-Za-z_]\w*\b)+)\s*\)"
+        for match in re.finditer(tested, text):
+            _insert(view, _chain(match.group(1)), PRESENT)
+        text = re.sub(tested, "true", text)
+        for match in re.finditer(rf"(?<![.\w?]){name}\b((?:\s*\.\s*[A-Za-z_]\w*\b(?!\s*\())*)", text):
+            path = _chain(match.group(1))
+            if not path:
+                return None
+            _insert(view, path, FULL)
+    return view
+
+
+def project(value: object, view: View | str) -> object:
+    """`value` reduced to `view`: what the expressions of that view read of it is the same."""
+    if view == FULL or not isinstance(value, dict) or not isinstance(view, dict):
+        return value
+    return {key: True if part == PRESENT else project(value[key], part)
+            for key, part in view.items() if key in value}
+
+
+def _chain(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(".")[1:])
+
+
+def _insert(view: View, path: tuple[str, ...], leaf: str) -> None:
+    node = view
+    for key in path[:-1]:
+        child = node.get(key, PRESENT)
+        if child == FULL:
+            return
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    if leaf == FULL or path[-1] not in node:
+        node[path[-1]] = leaf

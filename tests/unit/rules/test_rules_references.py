@@ -39,3 +39,26 @@ def test_subject_paths_end_at_calls_indexes_and_optionals() -> None:
     for whole in ["object.?spec", "f(object)", "object['spec']", "[1].all(object, object > 0)"]:
         assert references.subject_paths([whole], "object") is None, whole
     assert references.subject_paths(["jobset.x"], "object") == ()
+
+
+def test_subject_view_keeps_values_read_and_keys_only_tested_4_1() -> None:
+    view = references.subject_view(
+        ["!has(object.spec) || !has(object.spec.policy)", "object.metadata.name + '-x'",
+         "has(object.spec.items) && object.spec.items.all(i, i > 0)"], "object")
+    assert view == {"spec": {"policy": references.PRESENT, "items": references.FULL},
+                    "metadata": {"name": references.FULL}}
+    subject = {"spec": {"policy": {"big": [1, 2]}, "items": [1], "other": {"x": 1}},
+               "metadata": {"name": "n", "labels": {"a": "b"}}}
+    assert references.project(subject, view) == {"spec": {"policy": True, "items": [1]}, "metadata": {"name": "n"}}
+
+
+def test_subject_view_of_the_whole_subject_is_none_4_1() -> None:
+    assert references.subject_view(["object['spec']"], "object") is None
+    assert references.subject_view(["[1].map(object, object)"], "object") is None
+
+
+def test_project_leaves_what_is_not_a_map_as_it_is_4_1() -> None:
+    view = references.subject_view(["has(object.spec.a)"], "object")
+    assert view is not None
+    assert references.project({"spec": None}, view) == {"spec": None}
+    assert references.project({"spec": [1]}, view) == {"spec": [1]}
