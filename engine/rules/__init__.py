@@ -5,7 +5,8 @@ It knows nothing of JobSet. The public surface (docs/rule-packs.md is the format
 * `registry.Registry(backend=None)`: `load([builtin, *extra_dirs]) -> [Problem]` compiles
   every pack and swaps the active set atomically (a pack that fails keeps its previous
   version); `snapshot.get(name)`, `snapshot.by_phase(phase)`;
-  `evaluate_phase(phase, inputs, subject="object") -> decisions.Result` runs one phase.
+  `evaluate_phase(phase, inputs, subject="object") -> decisions.Result` runs one phase;
+  `evaluate_phase_many(phase, shared, each)` yields one result per request (`batches`).
 * `loading.load(dirs) -> Loaded`, `loading.builtin_directory()`;
   `compiling.compile_pack(pack, backend) -> (CompiledPack | None, [Problem])`;
   `evaluating.evaluate(compiled_pack, inputs, enforce_budget=True) -> decisions.Result`
@@ -19,6 +20,7 @@ It knows nothing of JobSet. The public surface (docs/rule-packs.md is the format
 
 Modules: documents (pack/test documents), loading, compiling (with inlining), references
 (names an expression reads), selecting (forEach paths), batching (read-only forEach as one
-comprehension), evaluating, patching, decisions, registry, problems, linting, testing.
+comprehension), evaluating, batches (many requests sharing inputs), patching, decisions,
+registry, problems, linting, testing.
 Must not import: `kube`, `webhook`, `planner`, `model`, `localcluster`.
 """

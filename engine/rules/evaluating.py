@@ -1,5 +1,5 @@
 """`evaluate(compiled_pack, inputs) -> decisions.Result`: one pack, one request, no I/O;
-`evaluate_many(compiled_pack, shared, each)` and `Batch`: the same for many requests sharing inputs.
+`Evaluation` (its state, with the variable values `engine.rules.batches` reuses).
 
 Owns: the evaluation semantics of docs/rule-packs.md §2: inputs bound (absent ones to null),
 bound variables once per evaluation (by dependency level; the others were inlined at
@@ -8,7 +8,7 @@ phases, see `batching`), `when`, then the phase's effect (patch, assert/assertio
 action), allMatch/firstMatch, failurePolicy for runtime errors, and a wall-clock budget
 checked between rules and between forEach elements. The subject is copied once per
 evaluation, only when patched; activations are reused while nothing they read changed.
-In a `Batch`, bound variables that read only shared inputs are evaluated once.
+An evaluation may be given the values of some variables (`known`) instead of evaluating them.
 Called by: `engine.rules.registry` (`evaluate_phase`), `engine.rules.testing`, the webhook,
 lint and the planner (through the registry).
 Must not import: any I/O; `model`, `kube`, `webhook`, `planner`.
@@ -17,7 +17,7 @@ Must not import: any I/O; `model`, `kube`, `webhook`, `planner`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from engine.cel import evaluator
@@ -47,66 +47,19 @@ def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any], *,
     `enforce_budget=False` (used by `jobset rules test`) ignores the wall-clock budget, so a
     result never depends on how busy the machine is.
     """
-    return _Evaluation(compiled, inputs, enforce_budget).run()
+    return Evaluation(compiled, inputs, enforce_budget).run()
 
 
-def evaluate_many(compiled: compiling.CompiledPack, shared: Mapping[str, Any],
-                  each: Iterable[Mapping[str, Any]], *, enforce_budget: bool = True) -> list[decisions.Result]:
-    """`evaluate(compiled, {**shared, **inputs})` for every `inputs` of `each`, in order (see `Batch`)."""
-    batch = Batch(compiled, shared, enforce_budget=enforce_budget)
-    return [batch.evaluate(inputs) for inputs in each]
-
-
-class Batch:
-    """Evaluations of one pack for many requests that share some inputs.
-
-    `evaluate(inputs)` gives what `evaluate(compiled, {**shared, **inputs})` gives; only the
-    work differs: a bound variable that reads no input of the request's own (directly or
-    through other variables) is evaluated once, in the first request of that shape (the same
-    input names) that needs it, and its value (or runtime error) serves the later ones. So a
-    construct pack run once per child computes its parent-level values once. An input given
-    both in `shared` and per request is a caller error (ValueError).
-    """
-
-    def __init__(self, compiled: compiling.CompiledPack, shared: Mapping[str, Any], *,
-                 enforce_budget: bool = True) -> None:
-        self.compiled = compiled
-        self.shared = dict(shared)
-        self.enforce_budget = enforce_budget
-        self._shapes: dict[frozenset[str], tuple[set[str], _Known]] = {}
-
-    def evaluate(self, inputs: Mapping[str, Any]) -> decisions.Result:
-        """The result of one request (`inputs` are its own inputs, besides the shared ones)."""
-        both = self.shared.keys() & inputs.keys()
-        if both:
-            raise ValueError(f"pack {self.compiled.pack.id}: input(s) {', '.join(sorted(both))} "
-                             "given both as shared and per request")
-        constant, known = self._shapes.get(frozenset(inputs)) or self._shape(frozenset(inputs))
-        evaluation = _Evaluation(self.compiled, {**self.shared, **inputs}, self.enforce_budget, known)
-        result = evaluation.run()
-        if len(known) < len(constant):
-            known.update((name, found) for name, found in evaluation.evaluated.items() if name in constant)
-        return result
-
-    def _shape(self, own: frozenset[str]) -> tuple[set[str], _Known]:
-        """The variables that requests giving the inputs `own` share, and their values so far."""
-        constant = {i.name for i in self.compiled.pack.inputs} - own
-        for name, _, reads in self.compiled.variables:
-            if all(read in constant for read in reads if read in self.compiled.names):
-                constant.add(name)
-        found = self._shapes[own] = (constant - {i.name for i in self.compiled.pack.inputs}, _Known())
-        return found
-
-
-class _Known(dict[str, tuple[Any, str | None]]):
+class Known(dict[str, tuple[Any, str | None]]):
     """Variable name -> (value, runtime error message or None), from an earlier evaluation."""
 
 
-class _Evaluation:
-    """The mutable state of one evaluation; discarded at the end."""
+class Evaluation:
+    """The mutable state of one evaluation; discarded at the end. `known`: values of variables
+    to reuse instead of evaluating them; `evaluated`: every variable bound (for `batches`)."""
 
     def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any], enforce_budget: bool,
-                 known: _Known | None = None) -> None:
+                 known: Known | None = None) -> None:
         pack = compiled.pack
         missing = [i.name for i in pack.inputs if i.required and inputs.get(i.name) is None]
         if missing:
@@ -124,8 +77,8 @@ class _Evaluation:
         self.clock = 0
         self.selections: dict[str, tuple[list[selecting.Match], int]] = {}
         self.unevaluated = {name for name, _, _ in compiled.variables}
-        self.known = known or _Known()  # values of variables to reuse instead of evaluating them
-        self.evaluated = _Known()  # every variable bound so far, for `Batch`
+        self.known = known or Known()  # values of variables to reuse instead of evaluating them
+        self.evaluated = Known()  # every variable bound so far, for `batches.Batch`
         self.patch_log: list[tuple[int, tuple[str, ...]]] = []  # (clock, path) of each operation
         self.operations: list[decisions.Operation] = []
         self.errors: list[decisions.FieldError] = []

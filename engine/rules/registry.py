@@ -4,7 +4,7 @@ Owns: `Registry`: `load(directories)` reads, checks and compiles every pack and 
 whole active set at once; a pack that fails keeps its previous version in force (a pack
 never loaded before is simply absent). `evaluate_phase(phase, inputs)` runs that phase's
 packs and merges their results (`evaluate_phase_many`: for many requests sharing inputs, see
-`evaluating.evaluate_many`): patch phases in load order, each pack seeing the subject as
+`batches.evaluate_many`): patch phases in load order, each pack seeing the subject as
 patched by the packs before it; decision phases operator packs first (later directories
 before earlier ones, built-ins last), stopping at the first pack that yields an action.
 Called by: the CLI (`lint`, `render`, `up`), the webhook and the planner (fed by the manager).
@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.cel import evaluator
 from engine.cel import backends as cel_backends
-from engine.rules import compiling, decisions, documents, evaluating, loading, problems
+from engine.rules import batches, compiling, decisions, documents, evaluating, loading, problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,16 +115,16 @@ class Registry:
     def evaluate_phase_many(self, phase: str, shared: Mapping[str, Any], each: Iterable[Mapping[str, Any]], *,
                             subject: str = "object") -> Iterator[decisions.Result]:
         """`evaluate_phase(phase, {**shared, **inputs})` for every `inputs` of `each`, in order,
-        yielded one by one; each pack keeps one `evaluating.Batch`, so the variables that read
+        yielded one by one; each pack keeps one `batches.Batch`, so the variables that read
         only shared inputs are evaluated once for all the requests."""
         packs = self._snapshot.by_phase(phase)
         chained = {p.pack.subject for p in packs if p.pack.phase.effect == "patch"}  # become per request
-        batches = [evaluating.Batch(p, {k: v for k, v in shared.items() if k not in chained}) for p in packs]
+        per_pack = [batches.Batch(p, {k: v for k, v in shared.items() if k not in chained}) for p in packs]
         for inputs in each:
             current = {**{k: v for k, v in shared.items() if k in chained}, **inputs}
             results = []
             final = {**shared, **inputs}.get(subject)
-            for batch in batches:
+            for batch in per_pack:
                 result = batch.evaluate(current)
                 results.append(result)
                 final = result.subject

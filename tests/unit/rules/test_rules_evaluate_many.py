@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.cel import evaluator
-from engine.rules import compiling, evaluating, loading, registry
+from engine.rules import batches, compiling, evaluating, loading, registry
 from rules_fixtures import backend, compiled, write_pack  # noqa: F401  (pytest fixtures)
 
 Compiled = Callable[..., compiling.CompiledPack]
@@ -51,7 +51,7 @@ def children(count: int) -> list[dict[str, Any]]:
 def test_many_requests_give_the_results_of_one_evaluation_each_4_1(compiled: Compiled) -> None:
     pack = compiled("p", PACK)
     shared = {"parent": {"name": "set", "kind": "JobSet"}}
-    many = evaluating.evaluate_many(pack, shared, children(3))
+    many = batches.evaluate_many(pack, shared, children(3))
     one_each = [evaluating.evaluate(pack, {**shared, **inputs}) for inputs in children(3)]
     assert many == one_each
     assert [r.subject["metadata"]["name"] for r in many] == ["set-JobSet-0", "set-JobSet-1", "set-JobSet-2"]
@@ -62,14 +62,14 @@ def test_a_variable_of_shared_inputs_is_evaluated_once_4_1(compiled: Compiled) -
     counted = {name: _Counting(program) for name, program, _ in pack.variables}
     pack = dataclasses.replace(pack, variables=tuple(
         (name, counted[name], reads) for name, _, reads in pack.variables))
-    evaluating.evaluate_many(pack, {"parent": {"name": "set", "kind": "JobSet"}}, children(4))
+    batches.evaluate_many(pack, {"parent": {"name": "set", "kind": "JobSet"}}, children(4))
     assert (counted["family"].calls, counted["own"].calls) == (1, 4)
 
 
 def test_a_shared_variable_that_fails_is_reported_in_every_result_2_2(compiled: Compiled) -> None:
     pack = compiled("p", PACK)
     shared = {"parent": {"name": "set"}}  # no kind: `family` fails, `own` fails with it
-    many = evaluating.evaluate_many(pack, shared, children(2))
+    many = batches.evaluate_many(pack, shared, children(2))
     assert many == [evaluating.evaluate(pack, {**shared, **inputs}) for inputs in children(2)]
     assert all(any(e.origin == "p@1.0.0/variables/family" for e in r.errors) for r in many)
 
@@ -77,7 +77,7 @@ def test_a_shared_variable_that_fails_is_reported_in_every_result_2_2(compiled: 
 def test_an_input_given_per_request_is_never_shared_4_1(compiled: Compiled) -> None:
     pack = compiled("p", PACK)
     each = [{**inputs, "parent": {"name": f"set{k}", "kind": "JobSet"}} for k, inputs in enumerate(children(2))]
-    names = [r.subject["metadata"]["name"] for r in evaluating.evaluate_many(pack, {}, each)]
+    names = [r.subject["metadata"]["name"] for r in batches.evaluate_many(pack, {}, each)]
     assert names == ["set0-JobSet-0", "set1-JobSet-1"]
 
 
@@ -100,6 +100,6 @@ def test_the_construct_phase_builds_the_same_jobs_at_once_9_2(backend: evaluator
 
 def test_an_input_both_shared_and_per_request_is_refused(compiled: Compiled) -> None:
     pack = compiled("p", PACK)
-    batch = evaluating.Batch(pack, {"parent": {"name": "set", "kind": "JobSet"}, "position": 0})
+    batch = batches.Batch(pack, {"parent": {"name": "set", "kind": "JobSet"}, "position": 0})
     with pytest.raises(ValueError, match="position"):
         batch.evaluate(children(1)[0])
