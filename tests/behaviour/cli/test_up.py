@@ -51,3 +51,23 @@ def test_up_rejects_a_bad_scenario_file_naming_the_field(tmp_path: pathlib.Path)
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2
     assert "rules[0]: unknown field 'bogus'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_up_without_run_serves_until_ctrl_c_and_stops_cleanly(tmp_path: pathlib.Path) -> None:
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "up", "--kubeconfig", str(tmp_path / "kc")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "press Ctrl-C to stop" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(lines) + out + err
+    assert "stopping" in out and "Traceback" not in err, err
