@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from engine.rules import decisions, evaluating, loading, problems, registry
@@ -67,6 +67,12 @@ class Packs(Protocol):
         """The `subject` input as patched by every pack of `phase` (`construct`), in load order."""
         ...
 
+    def apply_phase_many(self, phase: str, *, subject: str, shared: Mapping[str, Any],
+                         each: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`apply_phase` for every request of `each` (inputs `{**shared, **request}`), in order;
+        what reads only `shared` is evaluated once for all of them."""
+        ...
+
 
 class RegistryPacks:
     """`Packs` over the active packs of a rules registry (hot reload stays the registry's job)."""
@@ -95,6 +101,15 @@ class RegistryPacks:
         """The `subject` input as patched by every pack of `phase`, in load order."""
         patched: dict[str, Any] = self._evaluate(phase, subject=subject, inputs=inputs).subject
         return patched
+
+    def apply_phase_many(self, phase: str, *, subject: str, shared: Mapping[str, Any],
+                         each: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The subjects of `each` as patched by every pack of `phase`, sharing `shared`."""
+        try:
+            return [_checked(result).subject
+                    for result in self.registry.evaluate_phase_many(phase, shared, each, subject=subject)]
+        except ValueError as error:
+            raise DecisionError(f"phase {phase}: {error}") from None
 
     def _evaluate(self, phase: str, *, subject: str, inputs: Mapping[str, Any]) -> decisions.Result:
         try:

@@ -90,8 +90,8 @@ def children(decision_packs: packs.Packs, jobset: dict[str, Any], gates: dict[st
         for t, _ in enumerate(policy.get("templates") or []):
             yield construction.pvc(decision_packs, jobset, policy_index=p, template_index=t)
     for r, replicated_job in enumerate(spec.get("replicatedJobs") or []):
-        for index in range(int(replicated_job.get("replicas", 1))):
-            yield construction.job(decision_packs, jobset, replicated_job_index=r, job_index=index, gates=gates)
+        yield from construction.jobs(decision_packs, jobset, replicated_job_index=r,
+                                     job_indexes=range(int(replicated_job.get("replicas", 1))), gates=gates)
 
 
 def _print(objects: list[dict[str, Any]], output: str) -> None:

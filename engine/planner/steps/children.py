@@ -44,10 +44,9 @@ def _missing_jobs(ctx: context.Context, position: int, existing: set[str]) -> li
     if not missing:
         return []
     source = {**ctx.jobset, "status": dict(ctx.status)}
-    return [plan.CreateJob(job=construction.job(ctx.packs, source, replicated_job_index=position, job_index=index,
-                                                gates=ctx.observed.feature_gates),
-                           origin="step children (§9.1)")
-            for index in missing]
+    built = construction.jobs(ctx.packs, source, replicated_job_index=position, job_indexes=missing,
+                              gates=ctx.observed.feature_gates)
+    return [plan.CreateJob(job=job, origin="step children (§9.1)") for job in built]
 
 
 def _with_startup(ctx: context.Context, actions: list[plan.Action], *, situation: str) -> context.StepOutcome:

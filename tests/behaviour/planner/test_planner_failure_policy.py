@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import World, events, job_names, make_jobset
+from planworld import World, events, job_names, make_jobset
 
 from engine.planner import plan
 

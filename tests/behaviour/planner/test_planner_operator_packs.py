@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from conftest import World, events, make_jobset
+from planworld import World, events, make_jobset
 
 from engine.planner import packs, plan, reconcile
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from conftest import World, make_jobset
+from planworld import World, make_jobset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
