@@ -185,3 +185,56 @@ def _restart_samples(metrics_module: object) -> list[tuple[str, float]]:
     return [(sample.labels.get("rule", ""), sample.value)
             for family in metrics.REGISTRY.collect() if family.name == "jobset_restarts"
             for sample in family.samples if sample.name == "jobset_restarts_total"]
+
+
+def test_depends_on_complete_holds_back_the_dependent_until_its_dependency_succeeds(cluster: harness.Cluster,
+                                                                                    namespace: str) -> None:
+    """§10.11: `train` depends on `init` Complete: its Jobs appear only after init-0 succeeds."""
+    manifest = jobset_manifest("staged", ("init", 1), ("train", 2))
+    manifest["spec"]["replicatedJobs"][1]["dependsOn"] = [{"name": "init", "status": "Complete"}]
+    cluster.create_jobset(namespace, manifest)
+    eventually(lambda: sorted(cluster.jobs(namespace, "staged")) == ["staged-init-0"], what="only the init Job")
+    cluster.make_ready(namespace, "staged-init-0")
+    assert sorted(cluster.jobs(namespace, "staged")) == ["staged-init-0"]
+    cluster.complete_job(namespace, "staged-init-0")
+    eventually(lambda: sorted(cluster.jobs(namespace, "staged")) == ["staged-init-0", "staged-train-0", "staged-train-1"],
+               what="the dependent Jobs")
+
+
+def test_in_order_startup_creates_each_replicated_job_after_the_previous_is_ready(cluster: harness.Cluster,
+                                                                                  namespace: str) -> None:
+    """§10.12: InOrder: `workers` waits for `driver` to be ready; the startup conditions follow."""
+    cluster.create_jobset(namespace, jobset_manifest("ordered", ("driver", 1), ("workers", 1),
+                                                     startupPolicy={"startupPolicyOrder": "InOrder"}))
+    eventually(lambda: sorted(cluster.jobs(namespace, "ordered")) == ["ordered-driver-0"], what="the driver only")
+    progress = eventually(lambda: condition(cluster.jobset(namespace, "ordered"), "StartupPolicyInProgress"),
+                          what="StartupPolicyInProgress")
+    assert progress["status"] == "True" and progress["reason"] == "InOrderStartupPolicyInProgress"
+    cluster.make_ready(namespace, "ordered-driver-0")
+    eventually(lambda: "ordered-workers-0" in cluster.jobs(namespace, "ordered"), what="the workers after the driver")
+    cluster.make_ready(namespace, "ordered-workers-0")
+    completed = eventually(lambda: (c := condition(cluster.jobset(namespace, "ordered"), "StartupPolicyCompleted"))
+                           and c["status"] == "True" and c, what="StartupPolicyCompleted")
+    assert completed["reason"] == "InOrderStartupPolicyCompleted"
+    assert condition(cluster.jobset(namespace, "ordered"), "StartupPolicyInProgress")["status"] == "False"
+
+
+def test_restart_job_recreates_only_the_failed_job(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.8, §10.9 (gate RestartJob on): only the failed Job comes back, with job-restart-attempt 1;
+    status.restarts does not move and the per-Job counters record the restart."""
+    policy = {"maxRestarts": 3, "rules": [{"name": "justThatOne", "action": "RestartJob"}]}
+    cluster.create_jobset(namespace, jobset_manifest("single", ("workers", 2), failurePolicy=policy))
+    jobs = eventually(lambda: (found := cluster.jobs(namespace, "single")) and len(found) == 2 and found, what="jobs")
+    untouched_uid = jobs["single-workers-0"]["metadata"]["uid"]
+    cluster.fail_job(namespace, "single-workers-1")
+
+    def recreated() -> bool:
+        job = cluster.jobs(namespace, "single").get("single-workers-1")
+        return bool(job) and job["metadata"]["labels"].get(JOBSET + "job-restart-attempt") == "1" \
+            and not job["metadata"].get("deletionTimestamp")
+    eventually(recreated, what="single-workers-1 recreated with job-restart-attempt 1")
+    assert cluster.jobs(namespace, "single")["single-workers-0"]["metadata"]["uid"] == untouched_uid
+    status = cluster.jobset(namespace, "single")["status"]
+    assert status.get("restarts", 0) == 0
+    workers = next(e for e in status["replicatedJobsStatus"] if e["name"] == "workers")
+    assert workers["jobRestarts"] == [0, 1] and workers["jobRestartsCountTowardsMax"] == [0, 1]
