@@ -2,7 +2,7 @@
 
 Owns: `Informer`: subscribe, list, then apply every event (ignoring ones older than what
 is held, so a controller's own write-through and the watch can interleave), calling
-handlers with (old, new) on every change.
+handlers with (old, new) on every change, and `write_status`, a status write-through.
 Called by: `sim.__init__` (one per resource, shared by all drivers) and the drivers
 (`observe` after their own writes).
 Must not import: anything in `engine` outside `localcluster`.
@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import Any, Callable
 
+from engine.localcluster import errors
 from engine.localcluster.sim import podstate
 
 Handler = Callable[[podstate.Obj | None, podstate.Obj | None], None]
@@ -62,6 +63,18 @@ class Informer:
                 return
         self.objects[key] = obj
         self._notify(old, obj)
+
+    async def write_status(self, obj: podstate.Obj, status: podstate.Obj) -> bool:
+        """Replace `obj`'s status through the API and hold the result; False when the object
+        went away or changed meanwhile (404, 409), so the caller decides again later."""
+        try:
+            updated = await self.api.update(self.resource, {**obj, "status": status}, subresource="status")
+        except errors.APIStatusError as err:
+            if err.code in (404, 409):
+                return False
+            raise
+        self.observe(updated)
+        return True
 
     def forget(self, obj: podstate.Obj) -> None:
         """Drop the object (a DELETED event, or a delete that finished at once)."""

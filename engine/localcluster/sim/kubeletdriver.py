@@ -77,7 +77,7 @@ class KubeletDriver:
             await self.recorder.record(pod, "Warning", "BadScenario", str(err))
         if step.status is not None:
             step.status["hostIP"] = step.status.get("hostIP") or _address(node)
-            if not await self._write(pod, step.status):
+            if not await self.pods.write_status(pod, step.status):
                 return 0.0
         if step.remove:
             await self._remove(pod)
@@ -100,16 +100,6 @@ class KubeletDriver:
             return str(known)
         n = next(self._ips)
         return f"10.244.{(n // 250) % 256}.{n % 250 + 2}"
-
-    async def _write(self, pod: podstate.Obj, status: podstate.Obj) -> bool:
-        try:
-            updated = await self.api.update(PODS, {**pod, "status": status}, subresource="status")
-        except errors.APIStatusError as err:
-            if err.code in (404, 409):
-                return False
-            raise
-        self.pods.observe(updated)
-        return True
 
     async def _remove(self, pod: podstate.Obj) -> None:
         namespace, name = podstate.key(pod)

@@ -114,14 +114,7 @@ class SchedulerDriver:
         conditions = status.setdefault("conditions", [])
         podstate.set_condition(conditions, "PodScheduled", "False", now=self.clock.now(),
                                reason=reason, message=message, probe=True)
-        try:
-            updated = await self.api.update(PODS, {**pod, "status": status}, subresource="status")
-        except errors.APIStatusError as err:
-            if err.code in (404, 409):
-                return False
-            raise
-        self.pods.observe(updated)
-        return True
+        return await self.pods.write_status(pod, status)
 
     async def _bind(self, pod: podstate.Obj, node: str) -> podstate.Obj | None:
         """POST pods/binding; None when the pod went away or was bound meanwhile."""
