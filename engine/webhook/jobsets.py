@@ -10,7 +10,6 @@ Must not import: `engine.kube`, `engine.localcluster`, `engine.planner`.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -38,9 +37,9 @@ class JobSetAdmission:
         self._pvc_lookup = pvc_lookup
 
     def default(self, jobset: dict[str, Any]) -> decisions.Result:
-        """The webhook defaulting of spec §5.2 (CREATE only); the input is not modified."""
+        """The webhook defaulting of spec §5.2 (CREATE only); the engine never modifies its inputs."""
         return self._packs.evaluate_phase("default", {
-            "object": copy.deepcopy(jobset), "featureGates": self._feature_gates})
+            "object": jobset, "featureGates": self._feature_gates})
 
     def validate(self, jobset: dict[str, Any], *, old: dict[str, Any] | None = None,
                  existing_pvcs: Sequence[dict[str, Any]] = (),
