@@ -6,10 +6,11 @@ The simulation is off here: the test plays the Kubernetes Job controller, so eac
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import pathlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import kubernetes
@@ -110,3 +111,141 @@ def jobset_manifest(name: str, *replicated: tuple[str, int], **spec: Any) -> dic
                 {"name": rj, "replicas": replicas, "template": {"spec": {"template": {"spec": {
                     "containers": [{"name": "main", "image": "busybox"}]}}}}} for rj, replicas in replicated],
                 **spec}}
+
+
+# ---- helpers of the startup, suspend, scaling, children and in-place restart tests ----------------
+
+@contextlib.contextmanager
+def installation(directory: pathlib.Path, gates: dict[str, bool]) -> Iterator[Cluster]:
+    """A whole installation (no simulation) with these feature gates, stopped on exit."""
+    kubeconfig = directory / "kubeconfig"
+    environment = up.Environment(up.Options(kubeconfig=kubeconfig, simulate=False, feature_gates=gates))
+    environment.start()
+    try:
+        yield Cluster(environment, kubeconfig)
+    finally:
+        environment.stop()
+
+
+def found(read: Callable[[], T]) -> T | None:
+    """What `read()` returns, or None when the API answers 404 (for polling until an object exists)."""
+    try:
+        return read()
+    except kubernetes.client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def appears(read: Callable[[], T], *, what: str) -> T:
+    """Poll `read()` until it stops answering 404; returns the object."""
+    return eventually(lambda: found(read), what=what)
+
+
+def update_jobset(cluster: Cluster, namespace: str, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Read the JobSet, apply `change` to it and replace it; retried while the controller wins a 409."""
+    for _ in range(20):
+        jobset = cluster.jobset(namespace, name)
+        change(jobset)
+        try:
+            cluster.custom.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, jobset)
+            return
+        except kubernetes.client.ApiException as error:
+            if error.status != 409:
+                raise
+    raise AssertionError(f"could not update JobSet {namespace}/{name}: conflicts")
+
+
+def rejected(call: Callable[[], Any]) -> kubernetes.client.ApiException:
+    """The API error `call` raises; fails the test if it succeeds."""
+    try:
+        call()
+    except kubernetes.client.ApiException as error:
+        return error
+    raise AssertionError("the request was accepted")
+
+
+def pod_template(jobset: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    """The pod template of the `index`-th replicated job of a JobSet manifest or object."""
+    return jobset["spec"]["replicatedJobs"][index]["template"]["spec"]["template"]
+
+
+def counters(jobset: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """`status.replicatedJobsStatus` as {replicated job: {counter: value}} (absent counters are 0, spec §10.3)."""
+    return {entry["name"]: {key: entry.get(key, 0) for key in ("ready", "succeeded", "failed", "active", "suspended")}
+            for entry in (jobset.get("status") or {}).get("replicatedJobsStatus") or []}
+
+
+def counters_reach(cluster: Cluster, namespace: str, name: str, **wanted: dict[str, int]) -> dict[str, Any]:
+    """Wait until the named replicated jobs' counters include `wanted`; returns the JobSet."""
+    def reached() -> dict[str, Any] | None:
+        jobset = cluster.jobset(namespace, name)
+        found = counters(jobset)
+        ok = all(found.get(rj, {}).get(key) == value for rj, values in wanted.items() for key, value in values.items())
+        return jobset if ok else None
+    return eventually(reached, what=f"counters {wanted}")
+
+
+def live_jobs(cluster: Cluster, namespace: str, jobset: str) -> dict[str, Any]:
+    """Child Jobs by name, without those being deleted."""
+    return {name: job for name, job in cluster.jobs(namespace, jobset).items()
+            if not job["metadata"].get("deletionTimestamp")}
+
+
+def wait_for_jobs(cluster: Cluster, namespace: str, jobset: str, names: list[str]) -> dict[str, Any]:
+    """Wait until the JobSet's live Jobs are exactly `names`; returns them by name."""
+    return eventually(lambda: (found := live_jobs(cluster, namespace, jobset)) and sorted(found) == sorted(names)
+                      and found, what=f"jobs {sorted(names)}")
+
+
+def ready_jobs(cluster: Cluster, namespace: str, jobset: str, replicated_job: str) -> None:
+    """Mark every live Job of one replicated job ready (one active, ready pod each)."""
+    for name, job in live_jobs(cluster, namespace, jobset).items():
+        if job["metadata"]["labels"]["jobset.sigs.k8s.io/replicatedjob-name"] == replicated_job:
+            cluster.make_ready(namespace, name)
+
+
+def condition_is(cluster: Cluster, namespace: str, name: str, kind: str, status: str) -> dict[str, Any]:
+    """Wait until condition `kind` of the JobSet has `status`; returns the condition."""
+    return eventually(lambda: (c := condition(cluster.jobset(namespace, name), kind)) and c["status"] == status and c,
+                      what=f"{kind}={status}")
+
+
+def restart_attempts(cluster: Cluster, namespace: str, jobset: str) -> dict[str, str]:
+    """The restart-attempt label of every live child Job, by Job name."""
+    return {name: job["metadata"]["labels"]["jobset.sigs.k8s.io/restart-attempt"]
+            for name, job in live_jobs(cluster, namespace, jobset).items()}
+
+
+def recorded(cluster: Cluster, namespace: str, name: str, reason: str) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the object's events, once one with `reason` was recorded."""
+    def events() -> list[tuple[str, str, str]] | None:
+        found = [(e["type"], e["reason"], e["message"]) for e in cluster.events(namespace, name)]
+        return found if any(r == reason for _, r, _ in found) else None
+    return eventually(events, what=f"event {reason}")
+
+
+def create_pod(cluster: Cluster, namespace: str, name: str, *, jobset: str, attempt: str | None) -> None:
+    """A Pod labelled as one of `jobset`'s, with the in-place restart attempt annotation when given."""
+    annotations = {} if attempt is None else {"jobset.sigs.k8s.io/in-place-restart-attempt": attempt}
+    cluster.core.create_namespaced_pod(namespace, {
+        "metadata": {"name": name, "labels": {"jobset.sigs.k8s.io/jobset-name": jobset}, "annotations": annotations},
+        "spec": {"restartPolicy": "Never", "initContainers": [{"name": "setup", "image": "busybox"}],
+                 "containers": [{"name": "main", "image": "busybox"}]}})
+
+
+def set_pod_status(cluster: Cluster, namespace: str, name: str, *, phase: str = "Running",
+                   restarts: int = 0, init_restarts: int = 0) -> None:
+    """Write a Pod's phase and the restart counts of its init and main containers (as a kubelet would)."""
+    cluster.core.patch_namespaced_pod_status(name, namespace, {"status": {
+        "phase": phase,
+        "initContainerStatuses": [{"name": "setup", "image": "busybox", "imageID": "", "ready": True,
+                                   "restartCount": init_restarts}],
+        "containerStatuses": [{"name": "main", "image": "busybox", "imageID": "", "ready": phase == "Running",
+                               "restartCount": restarts}]}})
+
+
+def annotate_pod(cluster: Cluster, namespace: str, name: str, attempt: str) -> None:
+    """Set a Pod's in-place restart attempt annotation (as the agent would)."""
+    cluster.core.patch_namespaced_pod(name, namespace, {"metadata": {"annotations": {
+        "jobset.sigs.k8s.io/in-place-restart-attempt": attempt}}})
