@@ -1,8 +1,9 @@
 """The simulated cluster: Job controller, scheduler, kubelets and disruptions, kwok-style,
 running on the embedded API server's event loop and talking to it through `ClusterAPI`.
 
-Owns: `start_simulation(api, clock, nodes=..., scenario=...) -> Simulation` (the one entry
-point), `default_nodes()`, `load_topology(path)`, `load_scenario(path)`.
+Owns: `start_simulation(api, clock, nodes=..., scenario=..., container_runtime=...) ->
+Simulation` (the one entry point), `default_nodes()`, `load_topology(path)`,
+`load_scenario(path)`; re-exports the container runtime hook's types (`sim.runtime`).
 Called by: the `jobset up` composer, integration tests, benchmarks.
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -14,14 +15,18 @@ from typing import Any
 
 from engine.localcluster import clock as clocks, errors
 from engine.localcluster.sim import (disruption, informer, jobdriver, jobpolicy,
-                                     kubeletdriver, scenario as scenarios, schedulerdriver,
+                                     kubeletdriver, runtime, scenario as scenarios, schedulerdriver,
                                      topology)
 
-__all__ = ["Simulation", "default_nodes", "load_scenario", "load_topology", "start_simulation"]
+__all__ = ["ContainerRun", "ContainerRuntime", "Reports", "Simulation", "default_nodes", "load_scenario",
+           "load_topology", "start_simulation"]
 
 default_nodes = topology.default_nodes
 load_topology = topology.load
 load_scenario = scenarios.load
+ContainerRun = runtime.ContainerRun
+ContainerRuntime = runtime.ContainerRuntime
+Reports = runtime.Reports
 
 
 @dataclasses.dataclass
@@ -63,8 +68,10 @@ class Simulation:
 async def start_simulation(api: Any, clock: clocks.Clock, *, nodes: list[dict[str, Any]],
                            scenario: scenarios.Scenario | None = None,
                            default_duration: float = 5.0, backoff_base: float = 10.0,
-                           backoff_cap: float = 360.0) -> Simulation:
-    """Create `nodes` (existing ones are kept) and start every simulated controller."""
+                           backoff_cap: float = 360.0,
+                           container_runtime: runtime.ContainerRuntime | None = None) -> Simulation:
+    """Create `nodes` (existing ones are kept) and start every simulated controller; containers
+    that `container_runtime` runs are launched through it instead of following the scenario."""
     for node in nodes:
         try:
             await api.create("v1/nodes", node)
@@ -82,7 +89,8 @@ async def start_simulation(api: Any, clock: clocks.Clock, *, nodes: list[dict[st
         scheduler=schedulerdriver.SchedulerDriver(api, clock, pods, node_source, namespaces),
         kubelet=kubeletdriver.KubeletDriver(api, clock, pods, node_source,
                                             scenario or scenarios.Scenario(),
-                                            default_duration=default_duration))
+                                            default_duration=default_duration,
+                                            container_runtime=container_runtime))
     for source in simulation.informers:
         await source.start()
     for queue in (simulation.jobs.queue, simulation.scheduler.queue, simulation.kubelet.queue):

@@ -4,7 +4,9 @@ Owns: `step(pod, ...)`: Pending -> Running (containerStatuses, podIP, startTime,
 ContainersReady) -> Succeeded or Failed with exit codes; container restarts under
 restartPolicy OnFailure/Always after the CrashLoopBackOff delay; graceful deletion
 (terminal once the grace period is over, then removal). Pure: no I/O, time passed in.
-Called by: `sim.kubeletdriver`.
+Pods with sidecars, container restartPolicyRules or runtime-run containers go through
+`sim.containers` instead, which shares `Step`, `terminate` and the status entries.
+Called by: `sim.kubeletdriver`, `sim.containers`, `sim.disruption`.
 Must not import: anything in `engine` outside `localcluster`.
 """
 
@@ -24,11 +26,14 @@ CRASH_LOOP = "CrashLoopBackOff"
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """What the kubelet does now: write `status`, then delete the pod if `remove`; wake later."""
+    """What the kubelet does now: write `status`, then delete the pod if `remove`; stop the
+    runtime runs of the containers in `kill`, then launch those in `launch`; wake later."""
 
     status: podstate.Obj | None = None
     remove: bool = False
     wake_at: datetime.datetime | None = None
+    launch: tuple[str, ...] = ()
+    kill: tuple[str, ...] = ()
 
 
 BehaviourFor = Callable[[int], scenario.Behaviour]
@@ -40,7 +45,7 @@ def step(pod: Mapping[str, Any], *, now: datetime.datetime, behaviour: Behaviour
     if podstate.is_terminal(pod):
         return Step(remove=podstate.is_deleting(pod))
     if podstate.is_deleting(pod):
-        return _terminate(pod, now)
+        return terminate(pod, now)
     if not pod.get("spec", {}).get("nodeName"):
         return Step()
     if podstate.phase(pod) == "Pending":
@@ -48,7 +53,8 @@ def step(pod: Mapping[str, Any], *, now: datetime.datetime, behaviour: Behaviour
     return _run(pod, now, behaviour)
 
 
-def _terminate(pod: Mapping[str, Any], now: datetime.datetime) -> Step:
+def terminate(pod: Mapping[str, Any], now: datetime.datetime) -> Step:
+    """A deleted pod: wait for its grace period while it runs, then end every container (137)."""
     deadline = podstate.parse_time(pod["metadata"]["deletionTimestamp"])
     started = podstate.phase(pod) == "Running"
     if started and deadline is not None and now < deadline:
@@ -63,13 +69,13 @@ def _start(pod: Mapping[str, Any], now: datetime.datetime, first: scenario.Behav
     status = copy.deepcopy(pod.get("status") or {})
     at = podstate.stamp(now)
     status.update(phase="Running", startTime=at, podIP=pod_ip, podIPs=[{"ip": pod_ip}])
-    status["containerStatuses"] = [_running(c, at, 0) for c in _containers(pod)]
+    status["containerStatuses"] = [running_entry(c, at, 0) for c in _containers(pod)]
     for entry in status["containerStatuses"]:
         entry["ready"] = not first.never_ready
     conditions = status.setdefault("conditions", [])
     for kind in ("PodReadyToStartContainers", "Initialized"):
         podstate.set_condition(conditions, kind, "True", now=now)
-    _readiness(conditions, now, ready=not first.never_ready)
+    set_readiness(conditions, now, ready=not first.never_ready)
     return Step(status=status, wake_at=_end_of(status, first, now))
 
 
@@ -111,11 +117,11 @@ def _crash_loop(pod: Mapping[str, Any], status: podstate.Obj, now: datetime.date
         code = ended.exit_code if entry["name"] == main else 0
         restarts = int(entry.get("restartCount", 0)) + 1
         delay = restart_delay(restarts)
-        entry.update(lastState={"terminated": _terminated(code, started, at)}, ready=False,
+        entry.update(lastState={"terminated": terminated_entry(code, started, at)}, ready=False,
                      started=False, restartCount=restarts, state={"waiting": {
                          "reason": CRASH_LOOP, "message": f"back-off {delay:g}s restarting "
                          f"failed container={entry['name']} pod={name}"}})
-    _readiness(status["conditions"], now, ready=False)
+    set_readiness(status["conditions"], now, ready=False)
     wake = now + datetime.timedelta(seconds=restart_delay(
         int(status["containerStatuses"][0]["restartCount"])))
     return Step(status=status, wake_at=wake)
@@ -134,7 +140,7 @@ def _resume(pod: Mapping[str, Any], now: datetime.datetime, restarts: int,
     for entry in status["containerStatuses"]:
         entry.update(state={"running": {"startedAt": at}}, ready=not following.never_ready,
                      started=True)
-    _readiness(status["conditions"], now, ready=not following.never_ready)
+    set_readiness(status["conditions"], now, ready=not following.never_ready)
     return Step(status=status, wake_at=_end_of(status, following, now))
 
 
@@ -146,7 +152,7 @@ def _finish(pod: Mapping[str, Any], status: podstate.Obj, now: datetime.datetime
     for entry in entries:
         started = (entry.get("state") or {}).get("running", {}).get("startedAt", at)
         code = exit_code if entry["name"] == main_name or exit_code == KILLED_EXIT_CODE else 0
-        entry.update(state={"terminated": _terminated(code, started, at)}, ready=False,
+        entry.update(state={"terminated": terminated_entry(code, started, at)}, ready=False,
                      started=False)
     status["containerStatuses"] = entries
     failed = any(e["state"]["terminated"]["exitCode"] != 0 for e in entries)
@@ -167,7 +173,8 @@ def _end_of(status: Mapping[str, Any], run: scenario.Behaviour,
     return started + datetime.timedelta(seconds=run.duration)
 
 
-def _readiness(conditions: list[podstate.Obj], now: datetime.datetime, *, ready: bool) -> None:
+def set_readiness(conditions: list[podstate.Obj], now: datetime.datetime, *, ready: bool) -> None:
+    """The pod's ContainersReady and Ready conditions."""
     value = "True" if ready else "False"
     reason = "" if ready else "ContainersNotReady"
     for kind in ("ContainersReady", "Ready"):
@@ -183,7 +190,8 @@ def _main_name(pod: Mapping[str, Any], wanted: str | None) -> str:
     return wanted if wanted in names else names[0]
 
 
-def _running(container: Mapping[str, Any], at: str, restarts: int) -> podstate.Obj:
+def running_entry(container: Mapping[str, Any], at: str, restarts: int) -> podstate.Obj:
+    """A container status entry, running since `at`."""
     return {"name": container.get("name"), "image": container.get("image", ""),
             "imageID": "", "containerID": f"sim://{container.get('name')}",
             "ready": True, "started": True, "restartCount": restarts,
@@ -191,11 +199,12 @@ def _running(container: Mapping[str, Any], at: str, restarts: int) -> podstate.O
 
 
 def _waiting(container: Mapping[str, Any]) -> podstate.Obj:
-    entry = _running(container, "", 0)
+    entry = running_entry(container, "", 0)
     entry.update(ready=False, started=False, state={"waiting": {"reason": "ContainerCreating"}})
     return entry
 
 
-def _terminated(code: int, started: str, finished: str) -> podstate.Obj:
+def terminated_entry(code: int, started: str, finished: str) -> podstate.Obj:
+    """A container's terminated state."""
     return {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
             "startedAt": started, "finishedAt": finished, "containerID": "sim://exited"}
