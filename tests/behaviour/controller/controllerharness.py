@@ -249,3 +249,112 @@ def annotate_pod(cluster: Cluster, namespace: str, name: str, attempt: str) -> N
     """Set a Pod's in-place restart attempt annotation (as the agent would)."""
     cluster.core.patch_namespaced_pod(name, namespace, {"metadata": {"annotations": {
         "jobset.sigs.k8s.io/in-place-restart-attempt": attempt}}})
+
+
+# ---- failure, restart, success and status steps (spec §10.3-§10.9) ----------------------------
+
+HOLD = "example.com/hold"
+
+
+def jobset_where(cluster: Cluster, namespace: str, name: str, check: Callable[[dict[str, Any]], Any], *,
+                 what: str) -> dict[str, Any]:
+    """The JobSet once `check(jobset)` is truthy."""
+    return eventually(lambda: (js := cluster.jobset(namespace, name)) and check(js) and js, what=what)
+
+
+def replicated_status(jobset: dict[str, Any], name: str) -> dict[str, Any]:
+    """The `replicatedJobsStatus` entry of one replicated job (the list is a map keyed by name)."""
+    return next(e for e in (jobset.get("status") or {}).get("replicatedJobsStatus") or [] if e["name"] == name)
+
+
+def jobs_by_attempt(cluster: Cluster, namespace: str, jobset: str) -> dict[int, int]:
+    """How many child Jobs exist (deleting or not) per restart-attempt label value."""
+    found: dict[int, int] = {}
+    for job in cluster.jobs(namespace, jobset).values():
+        attempt = int(job["metadata"]["labels"]["jobset.sigs.k8s.io/restart-attempt"])
+        found[attempt] = found.get(attempt, 0) + 1
+    return found
+
+
+def wait_for_attempt(cluster: Cluster, namespace: str, jobset: str, attempt: int, count: int) -> dict[str, Any]:
+    """The child Jobs once exactly `count` Jobs of `attempt` exist and no other Job does."""
+    def reached() -> dict[str, Any] | None:
+        jobs = cluster.jobs(namespace, jobset)
+        live = restart_attempts(cluster, namespace, jobset)
+        return jobs if len(jobs) == len(live) == count and set(live.values()) == {str(attempt)} else None
+    return eventually(reached, what=f"{count} jobs of attempt {attempt}")
+
+
+def hold(cluster: Cluster, namespace: str, name: str) -> None:
+    """Give a Job a finalizer of ours, so its deletion stays visible until `release`."""
+    cluster.batch.patch_namespaced_job(name, namespace, {"metadata": {"finalizers": [HOLD]}})
+
+
+def release(cluster: Cluster, namespace: str, name: str) -> None:
+    """Take our finalizer off a Job (kept: any other finalizer), retrying on a conflict."""
+    def attempt() -> bool:
+        meta = cluster.batch.read_namespaced_job(name, namespace).metadata
+        rest = [f for f in meta.finalizers or [] if f != HOLD]
+        try:
+            cluster.batch.patch_namespaced_job(name, namespace, {"metadata": {
+                "finalizers": rest or None, "resourceVersion": meta.resource_version}})
+        except kubernetes.client.ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+    eventually(attempt, what=f"finalizer {HOLD} removed from {name}")
+
+
+def fail_job_at(cluster: Cluster, namespace: str, name: str, at: str, *, reason: str = "BackoffLimitExceeded",
+                message: str = "Job has reached the specified backoff limit") -> None:
+    """Fail a Job with its `Failed` condition stamped `at` (first-failed-job order, spec §16.6)."""
+    cluster.set_job_status(namespace, name, {
+        "startTime": at, "failed": 1, "active": 0, "ready": 0,
+        "conditions": [
+            {"type": "FailureTarget", "status": "True", "reason": reason, "message": message,
+             "lastTransitionTime": at},
+            {"type": "Failed", "status": "True", "reason": reason, "message": message,
+             "lastTransitionTime": at}]})
+
+
+class Paused:
+    """While open, the JobSet owns a Job with a malformed restart-attempt label, so every pass
+    stops with an error (spec §10.1) and several Job changes reach the controller in one pass.
+
+    Use as `with Paused(cluster, namespace, jobset): ...`; closing deletes that Job.
+    """
+
+    def __init__(self, cluster: Cluster, namespace: str, jobset: str) -> None:
+        self.cluster, self.namespace, self.jobset = cluster, namespace, jobset
+        self.name = f"{jobset}-paused"
+
+    def __enter__(self) -> "Paused":
+        owner = self.cluster.jobset(self.namespace, self.jobset)["metadata"]
+        self.cluster.batch.create_namespaced_job(self.namespace, {
+            "metadata": {"name": self.name, "labels": {
+                "jobset.sigs.k8s.io/jobset-name": self.jobset, "jobset.sigs.k8s.io/restart-attempt": "paused"},
+                "ownerReferences": [{"apiVersion": f"{GROUP}/{VERSION}", "kind": "JobSet", "name": self.jobset,
+                                     "uid": owner["uid"], "controller": True}]},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                           "containers": [{"name": "main", "image": "busybox"}]}}}})
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cluster.batch.delete_namespaced_job(self.name, self.namespace, propagation_policy="Background")
+
+
+def quiet(*, still: float = 0.25) -> None:
+    """Wait until no controller finished a reconcile for `still` seconds (in-process metrics)."""
+    from engine.metrics import metrics
+
+    def total() -> float:
+        return sum(sample.value for family in metrics.REGISTRY.collect()
+                   if family.name == "controller_runtime_reconcile"
+                   for sample in family.samples if sample.name == "controller_runtime_reconcile_total")
+
+    def settled() -> bool:
+        before = total()
+        time.sleep(still)
+        return total() == before
+    eventually(settled, what="the controllers to go quiet")
