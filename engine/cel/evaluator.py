@@ -13,6 +13,12 @@ Contract:
 * `Environment.compile(source)` parses and, where the backend can, type-checks.
   It raises `CelCompileError` carrying 1-based `line` and `column` when known, and also
   when the source breaks the environment's static `Limits`.
+* `Environment.compile(source, lets=((name, definition), ...))`, where the environment's
+  `local_bindings` is true, compiles `source` with each name bound to its definition, in
+  order (a definition sees the inputs and the names before it, not the later ones). A
+  definition is evaluated at most once per evaluation, and only if read. The names need no
+  declaration. Where `local_bindings` is false, lets raise `CelCompileError`. Positions in
+  the errors of such a program are not meaningful: compile its parts on their own first.
 * `Environment.activation(bindings)` wraps plain JSON-like Python data
   (dict, list, str, int, float, bool, None) for one evaluation request.
 * An activation may serve the programs of any environment of the same backend whose names
@@ -28,7 +34,7 @@ Contract:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -82,7 +88,12 @@ class Program(Protocol):
 class Environment(Protocol):
     """Declared variables plus function library; compiles expressions."""
 
-    def compile(self, source: str) -> Program: ...
+    @property
+    def local_bindings(self) -> bool:
+        """Whether `compile` accepts `lets`."""
+        ...
+
+    def compile(self, source: str, *, lets: Sequence[tuple[str, str]] = ()) -> Program: ...
 
     def activation(self, bindings: Mapping[str, Any]) -> Activation: ...
 

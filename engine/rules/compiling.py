@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from engine.cel import evaluator
-from engine.rules import batching, documents, problems, references, selecting
+from engine.rules import batching, documents, problems, references, selecting, wholepack
 from engine.sources import yaml as sources_yaml
 
 _CEL_PREFIX = re.compile(r"^(ERROR: )?<input>:\d+:\d+: ")
@@ -74,6 +74,7 @@ class CompiledRule:
     # activation made before patches elsewhere can still serve it
     subject_paths: tuple[tuple[str, ...], ...] | None = None
     item_view: references.View | None = None  # patch batches: what `when` reads of `item`
+    layout: batching.Layout | None = None  # patch batches: what an element holds
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -90,7 +91,9 @@ class CompiledPack:
     rules: tuple[CompiledRule, ...]
     eager: frozenset[str] = frozenset()  # variables evaluated before the first rule; others when needed
     batch_environment: evaluator.Environment | None = None  # declares names + each_names' lists
-    each_names: tuple[tuple[selecting.Selector, str], ...] = ()  # (a distinct forEach, its element list's name)
+    # read-only phases: (a distinct forEach, its element list's name, what an element holds)
+    each: tuple[tuple[selecting.Selector, str, batching.Layout], ...] = ()
+    whole: evaluator.Program | None = None  # read-only phases: every rule at once (`wholepack`)
     # patch phases: what variables and rules without forEach read of the subject (None: all of
     # it); their activations bind only that, so converting it to CEL costs less
     subject_view: references.View | None = None
@@ -281,35 +284,41 @@ def _by_level(variables: list[tuple[str, evaluator.Program, frozenset[str]]]
 
 def _batched(compiled: CompiledPack, backend: evaluator.Backend, definitions: dict[str, str]) -> CompiledPack:
     """In read-only phases, give each forEach rule a program over all its elements (batching),
-    with the `definitions` of inlined variables substituted."""
-    selectors = {r.selector.source: r.selector for r in reversed(compiled.rules) if r.selector is not None}
+    with the `definitions` of inlined variables substituted, and the pack its whole program."""
     if compiled.pack.phase.effect == "patch":
         return _with_eager(_patch_batches(compiled, backend))
-    if not selectors:
-        return _with_eager(compiled)
-    each = {source: batching.each_name(position) for position, source in enumerate(selectors)}
-    environment = backend.environment(compiled.names + tuple(each.values()), limits=INLINED_LIMITS)
+    selectors = {r.selector.source: r.selector for r in reversed(compiled.rules) if r.selector is not None}
+    each = {source: (batching.each_name(position), batching.layout(selector, [
+        text for r in compiled.rules if r.selector is not None and r.selector.source == source
+        for text in (r.rule.when, r.rule.assert_, r.rule.assertions) if text]))
+        for position, (source, selector) in enumerate(selectors.items())}
+    environment = backend.environment(compiled.names + tuple(name for name, _ in each.values()),
+                                      limits=INLINED_LIMITS)
     # a definition with a comprehension would run again for every element: those stay bound
     simple = {name: text for name, text in definitions.items() if not references.bound_names(text)}
     rules = []
     for rule in compiled.rules:
         if rule.selector is not None:
+            name, layout = each[rule.selector.source]
             try:
-                source = _inline(batching.batch_source(
-                    rule.rule, each[rule.selector.source], compiled.pack.subject, rule.selector.depth), simple)
+                source = _inline(batching.batch_source(rule.rule, name, layout, compiled.pack.subject), simple)
                 program = environment.compile(source)
             except (references.ShadowedError, evaluator.CelCompileError):
                 rules.append(rule)  # evaluated element by element
                 continue
             reads = {n for n in references.names_read(source) if n in compiled.names} | {compiled.pack.subject}
-            rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | set(each.values())))
+            rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | {name}))
         rules.append(rule)
     # rules without forEach evaluate in the batches' activation too (it declares more names): the
     # subject is converted once for all of them
     rules = [rule if rule.selector is not None else dataclasses.replace(rule, environment=environment)
              for rule in rules]
-    return _with_eager(dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment,
-                       each_names=tuple((selectors[source], name) for source, name in each.items())))
+    inputs = tuple(i.name for i in compiled.pack.inputs)
+    whole = wholepack.program(compiled.pack, [(r.rule, r.selector) for r in rules], each, backend.environment(
+        inputs + tuple(name for name, _ in each.values()), limits=INLINED_LIMITS))
+    return _with_eager(dataclasses.replace(
+        compiled, rules=tuple(rules), batch_environment=environment, whole=whole,
+        each=tuple((selectors[source], name, layout) for source, (name, layout) in each.items())))
 
 
 def _patch_batches(compiled: CompiledPack, backend: evaluator.Backend) -> CompiledPack:
@@ -323,13 +332,14 @@ def _patch_batches(compiled: CompiledPack, backend: evaluator.Backend) -> Compil
         when = rule.rule.when
         if (rule.selector is not None and rule.selector.depth is not None and when is not None
                 and compiled.pack.subject not in references.names_read(when)):
+            layout = batching.layout(rule.selector, [when], simple=False)
             try:
-                program = environment.compile(batching.batch_source(rule.rule, each, compiled.pack.subject, None))
+                program = environment.compile(batching.batch_source(rule.rule, each, layout, compiled.pack.subject))
             except (references.ShadowedError, evaluator.CelCompileError):
                 program = None
             if program is not None:
                 reads = {n for n in references.names_read(program.source) if n in compiled.names}
-                rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | {each}),
+                rule = dataclasses.replace(rule, batch=program, batch_reads=frozenset(reads | {each}), layout=layout,
                                            item_view=references.subject_view([when], "item"))
         rules.append(rule)
     return dataclasses.replace(compiled, rules=tuple(rules), batch_environment=environment)

@@ -92,18 +92,61 @@ class Evaluation:
     def run(self) -> decisions.Result:
         if self._wrong_target():
             return self._result()
-        self._ensure(self.compiled.eager)  # the rest only if a batched rule falls back
-        if not self.patches:  # before the first rule, so that every rule shares one activation
-            for selector, name in self.compiled.each_names:
-                self._bind(name, [batching.element(m, selector.depth) for m in self._select(selector)])
+        said = self._whole() if self.compiled.whole is not None else None
+        if said is None:
+            self._ensure(self.compiled.eager)  # the rest only if a batched rule falls back
+            if not self.patches:  # before the first rule, so that every rule shares one activation
+                for selector, name, layout in self.compiled.each:
+                    self._bind(name, [layout.element(m) for m in self._select(selector)])
         first_match = self.pack.evaluation == "firstMatch"
         try:
-            for rule in self.compiled.rules:
-                if self._rule(rule) and first_match:
+            for position, rule in enumerate(self.compiled.rules):
+                fired = self._rule(rule) if said is None else self._said(rule, said[position])
+                if fired and first_match:
                     break
         except _Stop:
             pass
         return self._result()
+
+    def _whole(self) -> list[Any] | None:
+        """What the pack's whole program says of every rule (`wholepack`), checked against
+        the matches; None when it fails: the rules are then evaluated one by one."""
+        assert self.compiled.whole is not None and self.compiled.batch_environment is not None
+        elements = {name: [layout.element(m) for m in self._select(selector)]
+                    for selector, name, layout in self.compiled.each}
+        try:
+            said = self.compiled.whole.evaluate(self.compiled.batch_environment.activation(
+                {**self.bindings, **elements}))
+        except evaluator.CelEvaluationError:
+            return None
+        if not (isinstance(said, list) and len(said) == len(self.compiled.rules)):
+            return None
+        for rule, kinds in zip(self.compiled.rules, said):
+            if isinstance(kinds, list):  # one per element
+                valid = rule.selector is not None and len(kinds) == len(self._select(rule.selector))
+                valid = valid and set(kinds) <= _BATCH_KINDS
+            else:  # a rule without forEach, or every element skipped
+                valid = type(kinds) is int and kinds in _BATCH_KINDS
+                valid = valid and (rule.selector is None or kinds == batching.Batch.SKIPPED)
+            if not valid:
+                return None
+        return said
+
+    def _said(self, rule: compiling.CompiledRule, kinds: int | list[int]) -> bool:
+        """Record what the whole program said of `rule`; firing elements are evaluated."""
+        self._check_budget(rule, "")
+        if rule.selector is None:
+            if kinds == batching.Batch.FIRES:
+                return self._element(rule, None)
+            detail = "when was false" if kinds == batching.Batch.SKIPPED else _HELD[rule.assertions is None]
+            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", detail, rule.rule.ref))
+            return False
+        matches = self._select(rule.selector)
+        if not matches:
+            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", "forEach matched nothing",
+                                                   rule.rule.ref))
+            return False
+        return self._kinds(rule, matches, kinds if isinstance(kinds, list) else [kinds] * len(matches))
 
     def _result(self) -> decisions.Result:
         return decisions.Result(self.subject, tuple(self.operations), tuple(self.errors),
@@ -187,10 +230,8 @@ class Evaluation:
         bound afresh for each rule); firing elements then skip it."""
         assert rule.batch is not None and self.compiled.batch_environment is not None
         if self.patches:
-            elements = [batching.element(m, None) for m in matches]
-            if rule.item_view is not None:
-                for known in elements:
-                    known["item"] = references.project(known["item"], rule.item_view)
+            assert rule.layout is not None
+            elements = [rule.layout.element(m, rule.item_view) for m in matches]
             activation = self.compiled.batch_environment.activation({**self.bindings, batching.each_name(0): elements})
         else:
             activation = self._activation(self.compiled.batch_environment, None, rule.batch_reads)
@@ -200,6 +241,10 @@ class Evaluation:
             return None
         if not (isinstance(kinds, list) and len(kinds) == len(matches) and set(kinds) <= _BATCH_KINDS):
             return None
+        return self._kinds(rule, matches, kinds)
+
+    def _kinds(self, rule: compiling.CompiledRule, matches: list[selecting.Match], kinds: list[int]) -> bool:
+        """Trace the elements a batch skipped or found held; evaluate those that fire."""
         fired = False
         for position, (match, kind) in enumerate(zip(matches, kinds)):
             if kind == batching.Batch.FIRES:

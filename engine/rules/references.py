@@ -2,6 +2,7 @@
 
 Owns: `names_read` (a superset of the top-level names an expression may read),
 `subject_paths` and `subject_view` (the parts of one input that expressions may read),
+`conjuncts` (the operands of a top-level `&&` chain),
 `undeclared` (free names not declared, with 1-based positions: the check every backend
 gets, even one without a type checker) and `inline` (replace free names by parenthesised
 definitions, refusing when a comprehension variable shadows one). String literals are
@@ -64,6 +65,26 @@ def inline(source: str, definitions: dict[str, str]) -> str:
         return f"({definitions[name]})" if name in definitions else match.group()
 
     return _TOKEN.sub(substitute, source)
+
+
+def conjuncts(source: str) -> list[str]:
+    """The operands of `source`'s top-level `&&` chain (`[source]` when there is none, or when
+    a top-level `||` or `?:` makes the split unsafe)."""
+    text = _STRING_LITERAL.sub(lambda m: "'" + " " * (len(m.group()) - 2) + "'", source)
+    if "//" in text:  # a comment could hide or fake an operator
+        return [source]
+    depth, start, found = 0, 0, []
+    for position, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and (char in "?:" or text.startswith("||", position)):
+            return [source]
+        elif depth == 0 and text.startswith("&&", position):
+            found.append(source[start:position].strip())
+            start = position + 2
+    return found + [source[start:].strip()]
 
 
 def subject_paths(sources: list[str], subject: str) -> tuple[tuple[str, ...], ...] | None:

@@ -53,6 +53,14 @@ class Selector:
         """How many keys every match path has, for a simple path (None when it varies)."""
         return None if self._steps is None else len(self._steps)
 
+    @property
+    def fields(self) -> tuple[str | None, ...] | None:
+        """For a simple path, each step's field name, or None where a match has its own list
+        index or map key (`[n]`, `[*]`); None when the path is not simple."""
+        if self._steps is None:
+            return None
+        return tuple(step if isinstance(step, str) else None for step in self._steps)
+
     def select(self, subject: Any) -> list[Match]:
         """Every match in document order."""
         if self._steps is not None:

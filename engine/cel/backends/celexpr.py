@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cel_expr_python import cel
@@ -78,20 +78,32 @@ class Environment:
 
     def __init__(self, variables: tuple[str, ...], limits_: evaluator.Limits) -> None:
         self._limits = limits_
-        self._env = cel.NewEnv(
-            config=_config(),
-            variables={name: cel.Type.DYN for name in variables},
-            extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional(), _library()],
-        )
+        self._variables = variables
+        self._env = _cel_env(variables, False)
 
-    def compile(self, source: str) -> Program:
-        """Check limits, parse and type-check; raise CelCompileError with line and column."""
+    @property
+    def local_bindings(self) -> bool:
+        """True: lets become nested `cel.bind`s."""
+        return True
+
+    def compile(self, source: str, *, lets: Sequence[tuple[str, str]] = ()) -> Program:
+        """Check limits, parse and type-check; raise CelCompileError with line and column.
+
+        With `lets`, `source` is compiled inside nested `cel.bind(name, definition, ...)`
+        (cel-cpp evaluates a binding lazily, once), in an environment that has the bindings
+        extension: pack authors' expressions never get `cel.bind`, which celpy lacks.
+        """
+        for _, definition in lets:
+            limits.check(definition, self._limits)
         limits.check(source, self._limits)
+        text = source
+        for name, definition in reversed(lets):
+            text = f"cel.bind({name}, {definition}, {text})"
         try:
-            expression = self._env.compile(source)
+            expression = _cel_env(self._variables, bool(lets)).compile(text)
         except (RuntimeError, ValueError) as error:
             raise _compile_error(str(error)) from None
-        return Program(source, expression)
+        return Program(text, expression)
 
     def activation(self, bindings: Mapping[str, Any]) -> evaluator.Activation:
         """Wrap one request's JSON-like data; the data is read lazily, not copied."""
@@ -117,10 +129,21 @@ def _environment(variables: tuple[str, ...], limits_: evaluator.Limits) -> Envir
     return Environment(variables, limits_)
 
 
+@functools.lru_cache(maxsize=128)
+def _cel_env(variables: tuple[str, ...], bindings: bool) -> cel.Env:
+    """A cel-cpp environment declaring `variables` as `dyn`; `bindings`: with `cel.bind`."""
+    return cel.NewEnv(
+        config=_config(bindings),
+        variables={name: cel.Type.DYN for name in variables},
+        extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional(), _library()],
+    )
+
+
 @functools.cache
-def _config() -> cel.EnvConfig:
+def _config(bindings: bool) -> cel.EnvConfig:
     """Extensions only reachable through cel-cpp's environment config."""
-    return cel.NewEnvConfigFromYaml("extensions:\n  - name: two-var-comprehensions\n")
+    extensions = "  - name: two-var-comprehensions\n" + ("  - name: bindings\n" if bindings else "")
+    return cel.NewEnvConfigFromYaml("extensions:\n" + extensions)
 
 
 @functools.cache

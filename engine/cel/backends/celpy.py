@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import celpy
@@ -77,8 +77,15 @@ class Environment:
         self._variables = variables
         self._limits = limits_
 
-    def compile(self, source: str) -> Program:
+    @property
+    def local_bindings(self) -> bool:
+        """False: celpy has no `cel.bind`."""
+        return False
+
+    def compile(self, source: str, *, lets: Sequence[tuple[str, str]] = ()) -> Program:
         """Check limits and parse; raise CelCompileError with line and column."""
+        if lets:
+            raise evaluator.CelCompileError("celpy has no local bindings")
         limits.check(source, self._limits)
         env = _celpy_environment()
         try:
