@@ -82,6 +82,21 @@ def test_fail_rule_matching_reason_and_message_pattern_fails_the_jobset_section_
     assert jobset["status"]["restarts"] == 0
 
 
+@pytest.mark.parametrize("patterns, fails", [(["[", "(?=crit)"], False), (["[", "crit"], True)],
+                         ids=["none-usable", "one-usable"])
+def test_patterns_re2_cannot_compile_are_skipped_section_10_8(cluster: harness.Cluster, namespace: str,
+                                                              patterns: list[str], fails: bool) -> None:
+    """§10.8: patterns are not checked at admission; one RE2 cannot compile (a syntax error, a
+    look-ahead) matches nothing, the others still count."""
+    start(cluster, namespace, {"maxRestarts": 1, "rules": [
+        {"name": "stop", "action": "FailJobSet", "onJobFailureMessagePatterns": patterns}]})
+    cluster.fail_job(namespace, "fp-workers-0", message="critical error")
+    if fails:
+        assert condition(failed(cluster, namespace), "Failed")["reason"] == "FailJobSetFailurePolicyAction"
+    else:
+        assert condition(restarted(cluster, namespace, 1), "RestartingJobSet")["reason"] == "DefaultFailurePolicy"
+
+
 @pytest.mark.parametrize("targets, fails", [(["workers"], True), (["driver"], False)],
                          ids=["target-contains-job", "target-omits-job"])
 def test_fail_rule_applies_only_to_its_target_replicated_jobs_section_10_8(cluster: harness.Cluster, namespace: str,

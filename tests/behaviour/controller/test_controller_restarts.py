@@ -50,16 +50,20 @@ def test_recreate_creates_each_job_again_as_soon_as_its_old_object_is_gone_secti
 def test_blocking_recreate_creates_nothing_until_every_old_job_is_gone_section_16_8(
         cluster: harness.Cluster, namespace: str) -> None:
     """§10.9, §16.8 (upstream "jobs are recreated after all Jobs are deleted with BlockingRecreate");
-    §10.3: Jobs of the old attempt count nowhere while they are being deleted."""
+    §10.3, §10.9: Jobs of the old attempt count nowhere while they are being deleted, and their
+    failures start no second restart."""
     start_held(cluster, namespace, "BlockingRecreate")
     restart_and_wait_for_deletions(cluster, namespace)
+    cluster.fail_job(namespace, "rs-workers-1")
     for name in JOBS[1:]:
         harness.release(cluster, namespace, name)
     eventually(lambda: sorted(cluster.jobs(namespace, "rs")) == ["rs-driver-0"], what="3 old jobs gone")
     harness.quiet()
     assert harness.jobs_by_attempt(cluster, namespace, "rs") == {0: 1}
+    jobset = cluster.jobset(namespace, "rs")
     zero = {"ready": 0, "succeeded": 0, "failed": 0, "active": 0, "suspended": 0}
-    assert harness.counters(cluster.jobset(namespace, "rs")) == {"driver": zero, "workers": zero}
+    assert harness.counters(jobset) == {"driver": zero, "workers": zero}
+    assert jobset["status"]["restarts"] == 1 and not condition(jobset, "Failed")
     harness.release(cluster, namespace, "rs-driver-0")
     harness.wait_for_attempt(cluster, namespace, "rs", 1, 4)
 

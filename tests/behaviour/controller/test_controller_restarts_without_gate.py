@@ -66,3 +66,22 @@ def test_per_job_restart_actions_are_rejected_without_the_gate_section_6_1(clust
     error = harness.rejected(lambda: cluster.create_jobset(namespace, manifest))
     assert error.status == 422 and "RestartJob feature gate is disabled" in error.body, error.body
     assert eventually(lambda: cluster.jobs(namespace, "ng") == {}, what="no jobs")
+
+
+def test_a_rule_never_applies_to_a_job_without_a_replicated_job_label_section_10_8(cluster: harness.Cluster,
+                                                                                   namespace: str) -> None:
+    """§10.8: a rule applies only to Jobs with a replicatedjob-name label. An owned Job without one
+    fails; neither rule applies (not even the catch-all FailJobSet), so the default RestartJobSet runs."""
+    start(cluster, namespace, {"action": "RestartJobSet"})
+    owner = cluster.jobset(namespace, "ng")["metadata"]
+    cluster.batch.create_namespaced_job(namespace, {
+        "metadata": {"name": "ng-stray", "labels": {JOBSET + "jobset-name": "ng", JOBSET + "restart-attempt": "0"},
+                     "ownerReferences": [{"apiVersion": f"{harness.GROUP}/{harness.VERSION}", "kind": "JobSet",
+                                          "name": "ng", "uid": owner["uid"], "controller": True}]},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]}}}})
+    cluster.fail_job(namespace, "ng-stray")
+    jobset = jobset_where(cluster, namespace, "ng", lambda js: js["status"]["restarts"] == 1, what="restart")
+    restarting = condition(jobset, "RestartingJobSet")
+    assert (restarting["reason"], restarting["message"]) == (
+        "DefaultFailurePolicy", "applying RestartJobSet failure policy action (first failed job: ng-stray)")
+    assert not condition(jobset, "Failed")
