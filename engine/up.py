@@ -1,7 +1,9 @@
 """`jobset up`: the embedded control plane, the simulated cluster and the controller, in one process.
 
 Owns: `Environment` (the API server and simulation on one thread and loop, the controller
-process of `engine.assembly` with its HTTPS webhooks on another; CRD and webhook
+process of `engine.assembly` with its HTTPS webhooks on another, the in-place restart agents
+of simulated Pods on a third, wired into the simulated kubelet as its container runtime
+(`agents`, also for simulations a test starts itself); CRD and webhook
 configurations installed from `deploy/`; a kubeconfig written), used by `jobset up` and by
 the behaviour tests, and `run` (the command: submit `--run` manifests, print live progress,
 exit when they finish; Ctrl-C stops everything cleanly).
@@ -25,6 +27,7 @@ import yaml
 
 import engine
 from engine import assembly
+from engine.agent import simulated as simulated_agents
 from engine.kube import client as client_
 from engine.kube import configuration, connection, errors, resources
 from engine.localcluster import clock as clocks, server as localserver, sim
@@ -71,6 +74,7 @@ class Environment:
         self.cluster: localserver.RunningServer | None = None
         self.simulation: sim.Simulation | None = None
         self.assembly: assembly.Assembly | None = None
+        self.agents: simulated_agents.AgentRuntime | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="jobset-controller", daemon=True)
         self._stop: asyncio.Event | None = None
@@ -85,9 +89,12 @@ class Environment:
         """Start everything; returns once the controller and its webhooks serve."""
         self.cluster = localserver.start_in_thread(port=self.options.port, data_dir=self.options.data_dir,
                                                    clock=self.clock)
+        self.agents = simulated_agents.AgentRuntime(self.cluster.url, self.clock)
+        self.agents.start()
         if self.options.simulate:
             self.simulation = self.cluster.call(sim.start_simulation(self.cluster.api, self.clock, nodes=self.nodes,
-                                                                     scenario=self.scenario))
+                                                                     scenario=self.scenario,
+                                                                     container_runtime=self.agents))
         self.cluster.write_kubeconfig(self.options.kubeconfig)
         self._thread.start()
         self.call(self._start_controller(), timeout=120)
@@ -143,6 +150,8 @@ class Environment:
         if self.cluster is not None:
             if self.simulation is not None:
                 self.cluster.call(_stopped(self.simulation))
+            if self.agents is not None:
+                self.agents.stop()
             self.cluster.stop()
 
 

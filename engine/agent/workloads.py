@@ -56,12 +56,13 @@ def probe_server(path: str, port: int) -> runner.Lift:
         await app_runner.setup()
         try:
             await web.TCPSite(app_runner, port=port).start()
-            _log.info("startup probe answers on :%d%s", port, path)
-            await asyncio.Event().wait()
         except OSError as error:
             _log.error("startup probe server on :%d failed: %s", port, error)
+            await app_runner.cleanup()
             return 1
+        _log.info("startup probe answers on :%d%s", port, path)
+        try:
+            return await asyncio.get_running_loop().create_future()  # serves until cancelled
         finally:
             await app_runner.cleanup()
-        return 1
     return lift

@@ -11,14 +11,6 @@ import upstreamharness as harness
 
 # path: (the real component it needs, what running it here would take)
 SKIPPED: dict[str, tuple[str, str]] = {
-    "in-place-restart/jobset-main-container-mode.yaml": (
-        "the in-place-restart agent (image '<CHANGE ME>') and container restartPolicyRules in the kubelet",
-        "a simulated agent that bumps the in-place-restart-attempt annotation and waits at its barrier, a kubelet "
-        "that restarts containers by restartPolicyRules, and the InPlaceRestart gate"),
-    "in-place-restart/jobset-sidecar-container-mode.yaml": (
-        "the in-place-restart agent as a restartable init container, with its startup-probe barrier",
-        "the same as the main-container mode, plus sidecar (restartPolicy Always init container) semantics "
-        "and HTTP startup probes in the simulated kubelet"),
     "tpu-multislice/v6e-jax-workload.yaml": (
         "Kueue admission (queue-name label, ResourceFlavor and ClusterQueue) and real TPU v6e node pools",
         "Kueue's JobSet integration (suspend until admitted, inject the flavor's node labels), nodes offering "
