@@ -165,6 +165,19 @@ def rejected(call: Callable[[], Any]) -> kubernetes.client.ApiException:
     raise AssertionError("the request was accepted")
 
 
+def refused_update(cluster: Cluster, namespace: str, name: str, change: Callable[[dict[str, Any]], None]) -> str:
+    """The body of the 422 answering an update of the JobSet with `change` applied (a 409 is retried)."""
+    for _ in range(20):
+        jobset = cluster.jobset(namespace, name)
+        change(jobset)
+        error = rejected(lambda: cluster.custom.replace_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, jobset))
+        if error.status != 409:
+            assert error.status == 422, error.body
+            return error.body
+    raise AssertionError(f"could not update JobSet {namespace}/{name}: conflicts")
+
+
 def pod_template(jobset: dict[str, Any], index: int = 0) -> dict[str, Any]:
     """The pod template of the `index`-th replicated job of a JobSet manifest or object."""
     return jobset["spec"]["replicatedJobs"][index]["template"]["spec"]["template"]

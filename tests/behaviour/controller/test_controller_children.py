@@ -123,7 +123,8 @@ def test_dns_hostnames_disabled_means_no_service_and_the_users_subdomain_section
     cluster.create_jobset(namespace, jobset_manifest("withdns", ("workers", 1)))
     job = wait_for_jobs(cluster, namespace, "nodns", ["nodns-workers-0"])["nodns-workers-0"]
     assert job["spec"]["template"]["spec"]["subdomain"] == "mine"
-    harness.appears(lambda: cluster.core.read_namespaced_service("withdns", namespace), what="the other JobSet's service")
+    harness.appears(lambda: cluster.core.read_namespaced_service("withdns", namespace),
+                    what="the other JobSet's service")
     assert [s.metadata.name for s in cluster.core.list_namespaced_service(namespace).items] == ["withdns"]
 
 

@@ -41,7 +41,8 @@ def test_depends_on_ready_creates_the_dependent_once_the_dependency_is_ready_sec
     jobs = wait_for_jobs(cluster, namespace, "dr", names("dr", "rjob-a", 1) + names("dr", "rjob-b", 3))
     assert not any(job["spec"]["suspend"] for job in jobs.values())
     ready_jobs(cluster, namespace, "dr", "rjob-b")
-    counters_reach(cluster, namespace, "dr", **{"rjob-a": {"ready": 1, "active": 1}, "rjob-b": {"ready": 3, "active": 3}})
+    counters_reach(cluster, namespace, "dr", **{"rjob-a": {"ready": 1, "active": 1},
+                                                "rjob-b": {"ready": 3, "active": 3}})
 
 
 def test_depends_on_chain_complete_then_ready_section_10_11(cluster: harness.Cluster, namespace: str) -> None:

@@ -112,16 +112,6 @@ def _set_replicas(jobset: dict[str, Any]) -> None:
     jobset["spec"]["replicatedJobs"][0]["replicas"] = 3
 
 
-def _immutable(cluster: harness.Cluster, namespace: str, name: str, change: Any) -> str:
-    """The error body of a refused update applying `change`."""
-    jobset = cluster.jobset(namespace, name)
-    change(jobset)
-    error = harness.rejected(lambda: cluster.custom.replace_namespaced_custom_object(
-        harness.GROUP, harness.VERSION, namespace, harness.PLURAL, name, jobset))
-    assert error.status == 422, error.body
-    return error.body
-
-
 def test_only_scheduling_fields_change_and_only_while_suspended_section_6_2(cluster: harness.Cluster,
                                                                             namespace: str) -> None:
     """§6.2: suspended, the image and replicas stay immutable; running, nodeSelector is immutable too;
@@ -129,12 +119,26 @@ def test_only_scheduling_fields_change_and_only_while_suspended_section_6_2(clus
     cluster.create_jobset(namespace, jobset_manifest("fixed", ("workers", 1), suspend=True))
     wait_for_jobs(cluster, namespace, "fixed", ["fixed-workers-0"])
     for change in (_set_image, _set_replicas):
-        body = _immutable(cluster, namespace, "fixed", change)
+        body = harness.refused_update(cluster, namespace, "fixed", change)
         assert "spec.replicatedJobs" in body and "field is immutable" in body
     harness.update_jobset(cluster, namespace, "fixed", _set_node_selector)
     harness.update_jobset(cluster, namespace, "fixed", lambda js: js["spec"].update(suspend=False))
-    assert "field is immutable" in _immutable(cluster, namespace, "fixed", lambda js: js["spec"]["replicatedJobs"][0][
-        "template"]["spec"]["template"]["spec"].update(nodeSelector={"zone": "c"}))
+    assert "field is immutable" in harness.refused_update(
+        cluster, namespace, "fixed", lambda js: pod_template(js)["spec"].update(nodeSelector={"zone": "c"}))
     harness.update_jobset(cluster, namespace, "fixed", lambda js: js["spec"].update(suspend=True))
     harness.eventually(lambda: cluster.jobs(namespace, "fixed")["fixed-workers-0"]["spec"]["suspend"] is True,
                        what="suspended again")
+
+
+def test_without_the_elastic_gate_sizes_are_immutable_section_6_2(cluster: harness.Cluster, namespace: str) -> None:
+    """§4, §6.2: with gate ElasticJobSet off (this installation), parallelism/completions of an
+    Indexed replicated job are immutable like the rest of the template."""
+    manifest = jobset_manifest("sized", ("workers", 1))
+    manifest["spec"]["replicatedJobs"][0]["template"]["spec"].update(completionMode="Indexed", parallelism=2,
+                                                                     completions=2)
+    cluster.create_jobset(namespace, manifest)
+
+    def grow(jobset: dict[str, Any]) -> None:
+        jobset["spec"]["replicatedJobs"][0]["template"]["spec"].update(parallelism=4, completions=4)
+    body = harness.refused_update(cluster, namespace, "sized", grow)
+    assert "spec.replicatedJobs" in body and "field is immutable" in body
