@@ -94,12 +94,13 @@ def _restart_job(ctx: context.Context, decision: packs.Decision, *,
     entry = next((e for e in entries if e.get("name") == replicated_job), None)
     replicas = next((int(rj.get("replicas", 1)) for rj in ctx.spec.get("replicatedJobs") or []
                      if rj.get("name") == replicated_job), 0)
-    if entry is None or not 0 <= index < max(replicas, len(entry.get("jobRestarts") or [])):
-        return context.StepOutcome(stop=True, trace=trace, error=(
-            f'job "{decision.param("job")}": no restart counter for replicated job {replicated_job!r} index {index}'))
     fields = ["jobRestarts"] + (["jobRestartsCountTowardsMax"] if decision.param("countsTowardsMax") else [])
     for field in fields:
-        counts = list(entry.get(field) or [0] * replicas)
+        counts = list((entry or {}).get(field) or [0] * replicas)
+        if entry is None or not 0 <= index < len(counts):
+            return context.StepOutcome(stop=True, trace=trace, error=(
+                f'failed job "{decision.param("job")}": index {index} is out of bounds of {field} '
+                f'of replicated job {replicated_job!r} (length {len(counts)})'))
         counts[index] += 1
         entry[field] = counts
     status = {**ctx.status, "replicatedJobsStatus": entries}

@@ -6,7 +6,10 @@ the test decides, Job by Job, when each old object is gone.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 import controllerharness as harness
 from controllerharness import condition, eventually, jobset_manifest, jobset_where
@@ -148,3 +151,21 @@ def test_a_global_restart_keeps_the_per_job_restart_counts_section_10_9(cluster:
     assert jobset["status"]["restarts"] == 1 and jobset["status"]["restartsCountTowardsMax"] == 1
     workers = harness.replicated_status(jobset, "workers")
     assert workers["jobRestarts"] == [1, 0] and workers["jobRestartsCountTowardsMax"] == [1, 0]
+
+
+def test_restart_job_beyond_a_stored_list_fails_the_pass_with_a_clear_error_section_10_8(
+        cluster: harness.Cluster, namespace: str, caplog: pytest.LogCaptureFixture) -> None:
+    """§10.8 RestartJob: an index outside the stored jobRestartsCountTowardsMax (written short by
+    someone else) fails the pass with an error naming the Job, index and list; nothing changes."""
+    per_job(cluster, namespace, {"name": "one", "action": "RestartJob"}, 3)
+    zero = {"ready": 0, "succeeded": 0, "failed": 0, "active": 0, "suspended": 0}
+    cluster.custom.patch_namespaced_custom_object_status(harness.GROUP, harness.VERSION, namespace, harness.PLURAL, "rs", {
+        "status": {"replicatedJobsStatus": [{"name": "workers", **zero, "jobRestarts": [0, 0],
+                                             "jobRestartsCountTowardsMax": [0]}]}})
+    with caplog.at_level(logging.ERROR):
+        cluster.fail_job(namespace, "rs-workers-1")
+        eventually(lambda: any('failed job "rs-workers-1": index 1 is out of bounds of jobRestartsCountTowardsMax'
+                               in record.getMessage() for record in caplog.records), what="the pass error")
+    workers = harness.replicated_status(cluster.jobset(namespace, "rs"), "workers")
+    assert workers["jobRestarts"] == [0, 0] and workers["jobRestartsCountTowardsMax"] == [0]
+    assert cluster.jobs(namespace, "rs")["rs-workers-1"]["metadata"]["labels"][JOBSET + "job-restart-attempt"] == "0"
