@@ -40,12 +40,13 @@ def test_every_example_header_runs_that_very_file() -> None:
 
 
 def test_every_example_passes_lint_with_the_gates_its_command_names() -> None:
-    """§5, §6: what the header's command submits is admitted (RestartJob examples name their gate, V-16)."""
+    """§5, §6: what the header's command submits is admitted (RestartJob and InPlaceRestart examples name
+    their gate, V-1, V-16)."""
     by_gates: dict[str, list[str]] = {}
     for name in _ours():
         found = re.search(r"--feature-gates (\S+)", _command(name))
         by_gates.setdefault(found.group(1) if found else "", []).append(name)
-    assert set(by_gates) == {"", "RestartJob=true"}, by_gates
+    assert set(by_gates) == {"", "RestartJob=true", "InPlaceRestart=true"}, by_gates
     for gates, names in by_gates.items():
         argv = [sys.executable, "-m", "engine.cli.main", "lint", *(f"examples/{n}" for n in names)]
         done = subprocess.run(argv + (["--feature-gates", gates] if gates else []),

@@ -1,0 +1,33 @@
+"""examples/in-place-restart.yaml with gate InPlaceRestart on (spec §11): one worker fails once and
+every Pod is restarted in place by its agent, run by the simulated kubelet as a sidecar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import exampleharness as harness
+from engine.kube import resources
+
+FEATURE_GATES = {"InPlaceRestart": True}
+
+
+def test_a_failed_worker_restarts_every_pod_in_place(submit: Callable[[str], harness.Run]) -> None:
+    """§11.1, §11.2: same Job and Pods throughout, restartCount 1 everywhere, attempt 1, restarts 0."""
+    run = submit("in-place-restart.yaml")
+    jobset = run.finished(timeout=60)
+    status = jobset["status"]
+    assert status["terminalState"] == "Completed", status
+    assert status.get("restarts", 0) == 0
+    assert (status["currentInPlaceRestartAttempt"], status["previousInPlaceRestartAttempt"]) == (1, 0)
+    assert [name for name, _ in run.jobs_created()] == ["in-place-workers-0"]
+    pods = run.objects(resources.PODS)
+    assert len(pods) == 3, sorted(pods)
+    for name, pod in pods.items():
+        [agent], [worker] = pod["status"]["initContainerStatuses"], pod["status"]["containerStatuses"]
+        assert (agent["restartCount"], worker["restartCount"]) == (1, 1), name
+        assert worker["state"]["terminated"]["exitCode"] == 0, name
+        assert pod["metadata"]["annotations"]["jobset.sigs.k8s.io/in-place-restart-attempt"] == "1", name
+    failed = [name for name, pod in pods.items()
+              if pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 1]
+    assert len(failed) == 1 and pods[failed[0]]["metadata"]["annotations"][
+        "batch.kubernetes.io/job-completion-index"] == "1", failed
