@@ -164,6 +164,7 @@ def test_restart_ignoring_max_restarts_goes_past_the_budget_then_a_later_rule_fa
     restarting = condition(jobset, "RestartingJobSet")
     assert (restarting["status"], restarting["reason"], restarting["message"]) == ("False", "JobSetFailed",
                                                                                    "jobset failed")
+    assert ("Normal", "JobSetFailed", "jobset failed") in harness.recorded(cluster, namespace, "fp", "JobSetFailed")
     assert ("Warning", "RestartJobSetAndIgnoreMaxRestartsFailurePolicyAction",
             "applying RestartJobSetAndIgnoreMaxRestarts failure policy action (first failed job: fp-driver-0)") \
         in harness.recorded(cluster, namespace, "fp", "RestartJobSetAndIgnoreMaxRestartsFailurePolicyAction")

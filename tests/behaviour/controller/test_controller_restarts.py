@@ -156,8 +156,12 @@ def test_a_global_restart_keeps_the_per_job_restart_counts_section_10_9(cluster:
 def test_restart_job_beyond_a_stored_list_fails_the_pass_with_a_clear_error_section_10_8(
         cluster: harness.Cluster, namespace: str, caplog: pytest.LogCaptureFixture) -> None:
     """§10.8 RestartJob: an index outside the stored jobRestartsCountTowardsMax (written short by
-    someone else) fails the pass with an error naming the Job, index and list; nothing changes."""
+    someone else) fails the pass with an error naming the Job, index and list; nothing changes;
+    §13: the failed passes count in controller_runtime_reconcile_errors_total{controller="jobset"}."""
+    from engine.metrics import metrics
+
     per_job(cluster, namespace, {"name": "one", "action": "RestartJob"}, 3)
+    errors_before = metrics.value("controller_runtime_reconcile_errors_total", {"controller": "jobset"})
     zero = {"ready": 0, "succeeded": 0, "failed": 0, "active": 0, "suspended": 0}
     cluster.custom.patch_namespaced_custom_object_status(harness.GROUP, harness.VERSION, namespace, harness.PLURAL, "rs", {
         "status": {"replicatedJobsStatus": [{"name": "workers", **zero, "jobRestarts": [0, 0],
@@ -168,4 +172,5 @@ def test_restart_job_beyond_a_stored_list_fails_the_pass_with_a_clear_error_sect
                                in record.getMessage() for record in caplog.records), what="the pass error")
     workers = harness.replicated_status(cluster.jobset(namespace, "rs"), "workers")
     assert workers["jobRestarts"] == [0, 0] and workers["jobRestartsCountTowardsMax"] == [0]
+    assert metrics.value("controller_runtime_reconcile_errors_total", {"controller": "jobset"}) > errors_before
     assert cluster.jobs(namespace, "rs")["rs-workers-1"]["metadata"]["labels"][JOBSET + "job-restart-attempt"] == "0"
