@@ -154,3 +154,19 @@ def test_a_failed_jobset_raises_a_warning_and_counts_in_jobset_failed_total_sect
     cluster.patch_jobset(namespace, "st", {"metadata": {"annotations": {"example.com/touched": "yes"}}})
     harness.quiet()
     assert metrics.value("jobset_failed_total", {"jobset_name": "st", "namespace": namespace}) == 1
+
+
+def test_counters_stored_in_another_order_are_not_rewritten_section_10_3(cluster: harness.Cluster,
+                                                                         namespace: str) -> None:
+    """§10.3: the list is a map keyed by name; entries stored in another order (upstream stores them
+    by name, descending) are equal, so a pass that counts the same writes no status."""
+    start(cluster, namespace)
+    jobset = counted(cluster, namespace, {"driver": {}, "workers": {}})
+    reordered = list(reversed(jobset["status"]["replicatedJobsStatus"]))
+    written = cluster.custom.patch_namespaced_custom_object_status(
+        harness.GROUP, harness.VERSION, namespace, harness.PLURAL, "st", {"status": {"replicatedJobsStatus": reordered}})
+    cluster.batch.patch_namespaced_job("st-workers-0", namespace, {"metadata": {"annotations": {"example.com/poke": "1"}}})
+    harness.quiet()
+    after = cluster.jobset(namespace, "st")
+    assert after["metadata"]["resourceVersion"] == written["metadata"]["resourceVersion"]
+    assert [e["name"] for e in after["status"]["replicatedJobsStatus"]] == ["workers", "driver"]
