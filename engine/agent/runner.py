@@ -46,7 +46,12 @@ class _Agent:
     async def run(self) -> int:
         tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._reconcile())]
         try:
-            return await self.outcome
+            await asyncio.wait([self.outcome, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            if self.outcome.done():
+                return self.outcome.result()
+            failed = next(task for task in tasks if task.done())
+            _log.error("the agent stopped on an internal error", exc_info=failed.exception())
+            return 1
         finally:
             for task in tasks:
                 task.cancel()
