@@ -89,11 +89,13 @@ def test_coordinator_label_and_annotation_on_every_job_section_9_6(cluster: harn
 
 def test_one_headless_service_per_jobset_section_9_7(cluster: harness.Cluster, namespace: str) -> None:
     """§9.7: one Service named after the JobSet for all its Jobs: headless, selector on jobset-name,
-    publishNotReadyAddresses defaulted true, no ports, owned by the JobSet."""
+    publishNotReadyAddresses defaulted true (§5.2), no ports, owned by the JobSet."""
     cluster.create_jobset(namespace, jobset_manifest("svc", ("leader", 1), ("workers", 3)))
     wait_for_jobs(cluster, namespace, "svc", ["svc-leader-0", "svc-workers-0", "svc-workers-1", "svc-workers-2"])
     services = eventually(lambda: cluster.core.list_namespaced_service(namespace).items, what="service")
     assert [s.metadata.name for s in services] == ["svc"]
+    assert cluster.jobset(namespace, "svc")["spec"]["network"] == {"enableDNSHostnames": True,
+                                                                   "publishNotReadyAddresses": True}
     service = services[0]
     assert service.spec.cluster_ip == "None" and service.spec.publish_not_ready_addresses is True
     assert service.spec.selector == {JOBSET + "jobset-name": "svc"} and not service.spec.ports
@@ -271,3 +273,16 @@ def test_existing_claim_is_left_untouched_section_9_8(cluster: harness.Cluster, 
     pvc = cluster.core.read_namespaced_persistent_volume_claim("data-pre", namespace)
     assert pvc.metadata.labels == {"made": "by-hand"} and not pvc.metadata.owner_references
 
+
+
+def test_volume_claim_policies_are_immutable_and_claims_stay_in_the_namespace_section_6_2(
+        cluster: harness.Cluster, namespace: str) -> None:
+    """§6.1 S-7, §6.2: a claim template naming a namespace is refused; the policies cannot change later."""
+    manifest = volume_manifest("elsewhere", ("data", "Delete"), mounts=("data",))
+    manifest["spec"]["volumeClaimPolicies"][0]["templates"][0]["metadata"]["namespace"] = "other"
+    error = harness.rejected(lambda: cluster.create_jobset(namespace, manifest))
+    assert error.status == 422 and "spec.volumeClaimPolicies[0]" in error.body
+    cluster.create_jobset(namespace, volume_manifest("fixed", ("data", "Delete"), mounts=("data",)))
+    body = harness.refused_update(cluster, namespace, "fixed", lambda js: js["spec"]["volumeClaimPolicies"][0].update(
+        retentionPolicy={"whenDeleted": "Retain"}))
+    assert "spec.volumeClaimPolicies" in body

@@ -209,3 +209,21 @@ def test_in_order_resume_goes_one_replicated_job_at_a_time_section_16_9(cluster:
     harness.condition_is(cluster, namespace, "seq", "StartupPolicyCompleted", "True")
     resumed = harness.condition_is(cluster, namespace, "seq", "Suspended", "False")
     assert resumed["reason"] == "ResumeJobs"
+
+
+def test_depends_on_goes_with_any_order_not_in_order_section_6_1(cluster: harness.Cluster, namespace: str) -> None:
+    """§6.1 S-8, §10.11: dependsOn is admitted with startupPolicyOrder AnyOrder, refused with InOrder."""
+    steps = (("rjob-a", 1, []), ("rjob-b", 1, [{"name": "rjob-a", "status": "Ready"}]))
+    cluster.create_jobset(namespace, depending("anyorder", *steps, startupPolicy={"startupPolicyOrder": "AnyOrder"}))
+    error = harness.rejected(lambda: cluster.create_jobset(namespace, depending("inorder", *steps,
+                                                                                 startupPolicy=IN_ORDER)))
+    assert error.status == 422 and '"field":"spec"' in error.body.replace(" ", ""), error.body
+
+
+def test_depends_on_is_immutable_section_6_2(cluster: harness.Cluster, namespace: str) -> None:
+    """§6.2: a replicated job's dependsOn cannot change after creation."""
+    cluster.create_jobset(namespace, depending("pinned", ("rjob-a", 1, []),
+                                               ("rjob-b", 1, [{"name": "rjob-a", "status": "Ready"}])))
+    body = harness.refused_update(cluster, namespace, "pinned", lambda js: js["spec"]["replicatedJobs"][1].update(
+        dependsOn=[{"name": "rjob-a", "status": "Complete"}]))
+    assert "spec.replicatedJobs[1].dependsOn" in body
