@@ -75,19 +75,21 @@ def test_ready_counts_against_the_smaller_of_parallelism_and_completions_section
 def test_restarting_condition_lifecycle_and_transition_times_section_16_3(cluster: harness.Cluster,
                                                                           namespace: str) -> None:
     """§10.9, §10.4, §16.3 (upstream "jobset restarting condition transitions"): True with reason
-    FailurePolicy_<rule>; a second restart changes only the message and keeps lastTransitionTime;
-    all Jobs ready again flips it to False (JobsReady) with a new lastTransitionTime."""
+    FailurePolicy_<rule>; a second restart by another rule changes reason and message but keeps
+    lastTransitionTime; all Jobs ready again flips it to False (JobsReady) with a new lastTransitionTime."""
     start(cluster, namespace, failurePolicy={"maxRestarts": 2, "rules": [
-        {"name": "Rule1", "action": "RestartJobSet", "onJobFailureReasons": ["PodFailurePolicy"]}]})
+        {"name": "Rule1", "action": "RestartJobSet", "onJobFailureReasons": ["PodFailurePolicy"]},
+        {"name": "Rule2", "action": "RestartJobSet"}]})
     cluster.fail_job(namespace, "st-driver-0", reason="PodFailurePolicy", message="pod failed")
     first = condition(jobset_where(cluster, namespace, "st", lambda js: js["status"]["restarts"] == 1,
                                    what="restart 1"), "RestartingJobSet")
     assert (first["status"], first["reason"]) == ("True", "FailurePolicy_Rule1")
     harness.wait_for_attempt(cluster, namespace, "st", 1, 4)
     next_second()
-    cluster.fail_job(namespace, "st-workers-1", reason="PodFailurePolicy", message="pod failed")
+    cluster.fail_job(namespace, "st-workers-1")
     second = condition(jobset_where(cluster, namespace, "st", lambda js: js["status"]["restarts"] == 2,
                                     what="restart 2"), "RestartingJobSet")
+    assert (second["status"], second["reason"]) == ("True", "FailurePolicy_Rule2")
     assert second["message"] == "applying RestartJobSet failure policy action (first failed job: st-workers-1)"
     assert second["lastTransitionTime"] == first["lastTransitionTime"]
     harness.wait_for_attempt(cluster, namespace, "st", 2, 4)
