@@ -104,6 +104,17 @@ def test_zero_replicas_never_complete_section_16_13(cluster: harness.Cluster, na
     assert not jobset["status"].get("conditions") and not jobset["status"].get("terminalState")
 
 
+def test_all_over_a_zero_replica_target_completes_at_the_first_success_section_10_7(cluster: harness.Cluster,
+                                                                                     namespace: str) -> None:
+    """§10.7: with operator All, `expected` sums only the targets' replicas (0 here), and the policy is
+    asked once any Job succeeded, so the first success of a non-target Job completes the JobSet."""
+    cluster.create_jobset(namespace, jobset_manifest("sp", ("driver", 1), ("spare", 0), successPolicy={
+        "operator": "All", "targetReplicatedJobs": ["spare"]}))
+    eventually(lambda: sorted(cluster.jobs(namespace, "sp")) == ["sp-driver-0"], what="1 job")
+    complete(cluster, namespace, "sp-driver-0")
+    assert condition(completed(cluster, namespace), "Completed")["reason"] == "AllJobsCompleted"
+
+
 def test_success_policy_defaults_to_all_section_5_2(cluster: harness.Cluster, namespace: str) -> None:
     """§5.2, §2.5 (upstream webhook "success policy defaults to all")."""
     cluster.create_jobset(namespace, jobset_manifest("plain", ("workers", 1)))
