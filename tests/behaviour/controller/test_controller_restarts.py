@@ -174,3 +174,16 @@ def test_restart_job_beyond_a_stored_list_fails_the_pass_with_a_clear_error_sect
     assert workers["jobRestarts"] == [0, 0] and workers["jobRestartsCountTowardsMax"] == [0]
     assert metrics.value("controller_runtime_reconcile_errors_total", {"controller": "jobset"}) > errors_before
     assert cluster.jobs(namespace, "rs")["rs-workers-1"]["metadata"]["labels"][JOBSET + "job-restart-attempt"] == "0"
+
+
+def test_restart_job_handles_one_failed_job_per_pass_section_10_8(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.8, §8 step 9: two Jobs failed in one pass: the earlier one is restarted (spending the
+    budget of 1); the next pass finds the other still failed and fails the JobSet, naming it."""
+    per_job(cluster, namespace, {"name": "one", "action": "RestartJob"}, 1)
+    with harness.Paused(cluster, namespace, "rs"):
+        harness.fail_job_at(cluster, namespace, "rs-workers-1", "2026-01-01T10:00:01Z")
+        harness.fail_job_at(cluster, namespace, "rs-workers-0", "2026-01-01T10:00:02Z")
+    jobset = jobset_where(cluster, namespace, "rs", lambda js: condition(js, "Failed"), what="Failed")
+    assert condition(jobset, "Failed")["message"] == \
+        "jobset failed due to reaching max number of restarts (first failed job: rs-workers-0)"
+    assert harness.replicated_status(jobset, "workers")["jobRestartsCountTowardsMax"] == [0, 1]
