@@ -42,6 +42,7 @@ class _Agent:
         self.jobset: dict[str, Any] | None = None
         self.changed = asyncio.Event()
         self.outcome: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.workload: asyncio.Future[int] | None = None
 
     async def run(self) -> int:
         tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._reconcile())]
@@ -53,6 +54,8 @@ class _Agent:
             _log.error("the agent stopped on an internal error", exc_info=failed.exception())
             return 1
         finally:
+            if self.workload is not None:
+                tasks.append(self.workload)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -90,7 +93,7 @@ class _Agent:
                 self._start_workload()
 
     def _start_workload(self) -> None:
-        task = asyncio.ensure_future(self.lift())
+        self.workload = asyncio.ensure_future(self.lift())
 
         def ended(done: asyncio.Future[int]) -> None:
             if done.cancelled():
@@ -99,8 +102,7 @@ class _Agent:
             if failure is not None:
                 _log.error("the workload failed: %s", failure)
             self._finish(1 if failure is not None else done.result())
-        task.add_done_callback(ended)
-        self.outcome.add_done_callback(lambda _: task.cancel())
+        self.workload.add_done_callback(ended)
 
     async def _annotate(self, attempt: int) -> None:
         body = {"apiVersion": "v1", "kind": "Pod",

@@ -72,9 +72,10 @@ class AgentRuntime:
         self._thread.join(10)
 
     async def _shutdown(self) -> None:
-        for future in list(self._runs.values()):
-            future.cancel()
-        await asyncio.sleep(0)
+        running = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import yaml
+
 import exampleharness as harness
 from engine.kube import resources
 
@@ -31,3 +33,24 @@ def test_a_failed_worker_restarts_every_pod_in_place(submit: Callable[[str], har
               if pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 1]
     assert len(failed) == 1 and pods[failed[0]]["metadata"]["annotations"][
         "batch.kubernetes.io/job-completion-index"] == "1", failed
+
+
+def test_another_restart_strategy_lets_the_agents_lift_their_barriers_at_once(cluster: harness.Cluster,
+                                                                               namespace: str) -> None:
+    """§11.2 step 1 on the simulation: with restart strategy Recreate no agent writes an attempt; the failed
+    worker's Pod alone restarts its containers (its restartPolicyRules), the others run undisturbed."""
+    [document] = [d for d in yaml.safe_load_all((harness.EXAMPLES / "in-place-restart.yaml").read_text()) if d]
+    document["spec"]["failurePolicy"]["restartStrategy"] = "Recreate"
+    run = cluster.submit_document(document, namespace)
+    try:
+        status = run.finished(timeout=60)["status"]
+    finally:
+        run.stop_watching()
+    assert status["terminalState"] == "Completed", status
+    assert "currentInPlaceRestartAttempt" not in status and "previousInPlaceRestartAttempt" not in status
+    pods = run.objects(resources.PODS)
+    restarts = {pod["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]:
+                pod["status"]["containerStatuses"][0]["restartCount"] for pod in pods.values()}
+    assert restarts == {"0": 0, "1": 1, "2": 0}
+    assert not any("jobset.sigs.k8s.io/in-place-restart-attempt" in pod["metadata"]["annotations"]
+                   for pod in pods.values())
