@@ -172,3 +172,22 @@ def test_counters_stored_in_another_order_are_not_rewritten_section_10_3(cluster
     after = cluster.jobset(namespace, "st")
     assert after["metadata"]["resourceVersion"] == written["metadata"]["resourceVersion"]
     assert [e["name"] for e in after["status"]["replicatedJobsStatus"]] == ["workers", "driver"]
+
+
+def test_events_wait_for_a_successful_status_write_section_10_6(cluster: harness.Cluster, namespace: str) -> None:
+    """§10.6, §8 step 17: the restart pass's status write fails once (an injected 500); its events are
+    not sent; the retried pass writes the status and sends each event once."""
+    from engine.localcluster import faults
+
+    start(cluster, namespace, failurePolicy={"maxRestarts": 3})
+    counted(cluster, namespace, {"driver": {}, "workers": {}})
+    harness.quiet()
+    assert cluster.environment.cluster is not None
+    fault = cluster.environment.cluster.faults.add(faults.Rule(
+        verb="update", resource="jobsets", namespace=namespace, name="st", code=500, times=1))
+    cluster.fail_job(namespace, "st-workers-0")
+    jobset_where(cluster, namespace, "st", lambda js: js["status"]["restarts"] == 1, what="restart 1")
+    assert fault.times == 0
+    harness.quiet()
+    sent = [(e["reason"], e.get("count") or 1) for e in cluster.events(namespace, "st")]
+    assert sorted(sent) == [("DefaultFailurePolicy", 1), ("RestartJobSetFailurePolicyAction", 1)]
