@@ -286,3 +286,40 @@ def test_volume_claim_policies_are_immutable_and_claims_stay_in_the_namespace_se
     body = harness.refused_update(cluster, namespace, "fixed", lambda js: js["spec"]["volumeClaimPolicies"][0].update(
         retentionPolicy={"whenDeleted": "Retain"}))
     assert "spec.volumeClaimPolicies" in body
+
+
+def test_service_creation_failure_is_a_warning_then_retried_section_9_7(cluster: harness.Cluster,
+                                                                        namespace: str) -> None:
+    """§9.7, §10.5: the API server refuses the Service twice: Warning HeadlessServiceCreationFailed with
+    the error text, the pass retried, the Service created once the server accepts it."""
+    from engine.localcluster import faults
+
+    refusal = cluster.environment.cluster.faults.add(faults.Rule(
+        verb="create", resource="services", namespace=namespace, code=403, times=2, message="services quota exceeded"))
+    try:
+        cluster.create_jobset(namespace, jobset_manifest("quota", ("workers", 1)))
+        harness.appears(lambda: cluster.core.read_namespaced_service("quota", namespace), what="the service at last")
+    finally:
+        cluster.environment.cluster.faults.remove(refusal)
+    events = harness.recorded(cluster, namespace, "quota", "HeadlessServiceCreationFailed")
+    assert ("Warning", "HeadlessServiceCreationFailed", "services quota exceeded") in events
+    wait_for_jobs(cluster, namespace, "quota", ["quota-workers-0"])
+
+
+def test_claim_creation_failure_is_a_warning_and_holds_back_the_jobs_section_9_8(cluster: harness.Cluster,
+                                                                                  namespace: str) -> None:
+    """§9.8, §10.5, §8 step 12: the API server refuses the PVC of policy `data` (a label it will not store):
+    Warning PVCCreationFailed with the error text, again on each retry; the PVC of the policy before it
+    exists; the pass fails before step 14, so no Job is created."""
+    manifest = volume_manifest("disks", ("logs", "Delete"), ("data", "Delete"), mounts=("data", "logs"))
+    manifest["spec"]["volumeClaimPolicies"][1]["templates"][0]["metadata"]["labels"]["tier"] = "not a label value!"
+    cluster.create_jobset(namespace, manifest)
+
+    def failures() -> list[dict[str, Any]]:
+        return [e for e in cluster.events(namespace, "disks") if e["reason"] == "PVCCreationFailed"]
+    found = eventually(lambda: len(failures()) >= 2 and failures(), what="two PVCCreationFailed events")
+    assert found[0]["type"] == "Warning" and "data-disks" in found[0]["message"]
+    assert "metadata.labels" in found[0]["message"]
+    assert [p.metadata.name for p in cluster.core.list_namespaced_persistent_volume_claim(namespace).items] == [
+        "logs-disks"]
+    assert cluster.jobs(namespace, "disks") == {}
