@@ -142,10 +142,17 @@ def test_completing_after_a_restart_turns_restarting_false_section_10_5(cluster:
 
 def test_a_failed_jobset_raises_a_warning_and_counts_in_jobset_failed_total_section_13(
         cluster: harness.Cluster, namespace: str) -> None:
-    """§13, §10.15, §10.5: Failed=True (FailedJobs) is a Warning event; jobset_failed_total +1 once."""
+    """§13, §10.15, §10.5: Failed=True (FailedJobs) is a Warning event; jobset_failed_total +1 once,
+    although the first status write of the failing pass fails (an injected 500) and is retried."""
+    from engine.localcluster import faults
     from engine.metrics import metrics
 
     start(cluster, namespace)
+    counted(cluster, namespace, {"driver": {}, "workers": {}})
+    harness.quiet()
+    assert cluster.environment.cluster is not None
+    cluster.environment.cluster.faults.add(faults.Rule(
+        verb="update", resource="jobsets", namespace=namespace, name="st", code=500, times=1))
     cluster.fail_job(namespace, "st-workers-2")
     jobset = jobset_where(cluster, namespace, "st", lambda js: condition(js, "Failed"), what="Failed")
     message = "jobset failed due to one or more job failures (first failed job: st-workers-2)"
@@ -156,6 +163,7 @@ def test_a_failed_jobset_raises_a_warning_and_counts_in_jobset_failed_total_sect
     cluster.patch_jobset(namespace, "st", {"metadata": {"annotations": {"example.com/touched": "yes"}}})
     harness.quiet()
     assert metrics.value("jobset_failed_total", {"jobset_name": "st", "namespace": namespace}) == 1
+    assert [e.get("count") or 1 for e in cluster.events(namespace, "st") if e["reason"] == "FailedJobs"] == [1]
 
 
 def test_counters_stored_in_another_order_are_not_rewritten_section_10_3(cluster: harness.Cluster,
