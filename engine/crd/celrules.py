@@ -3,9 +3,10 @@
 Owns: `Rule` (a compiled rule with its message, messageExpression, fieldPath and reason),
 `compile_rules` and `Rule.check`, which turns a failed or broken rule into a `FieldError`
 exactly as kube-apiserver words it. Transition rules (those reading `oldSelf`) are
-recognised here; deciding *when* they run is the validation walker's job.
-Called by: `engine.crd.nodes` (compile) and `engine.crd.validation` (check).
-Must not import: anything in `engine` but `engine.cel` and `engine.crd.fielderrors`.
+recognised here; deciding *when* they run is the validation walker's job. A rule binds only
+what its rule and message expression read of `self` and `oldSelf` (`engine.crd.views`).
+Called by: `engine.crd.nodes` (compile), `engine.crd.keywords` and `engine.crd.validation` (check).
+Must not import: anything in `engine` but `engine.cel`, `engine.crd.fielderrors` and `engine.crd.views`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from typing import Any
 
 from engine.cel import evaluator
-from engine.crd import fielderrors
+from engine.crd import fielderrors, views
 
 VARIABLES = ("self", "oldSelf")
 REASONS = frozenset({
@@ -46,9 +47,15 @@ class Rule:
     field_path: tuple[tuple[str, str], ...]
     reason: str
     transition: bool
+    self_view: views.View | None
+    old_view: views.View | None
 
     def check(self, value: object, old: object, path: str, type_name: str) -> fielderrors.FieldError | None:
         """Evaluate against `self=value` (and `oldSelf=old`); an error when the rule fails."""
+        if self.self_view is not None:
+            value = views.project(value, self.self_view)
+        if self.old_view is not None:
+            old = views.project(old, self.old_view)
         activation = self.environment.activation({"self": value, "oldSelf": old})
         try:
             verdict = self.program.evaluate(activation)
@@ -94,11 +101,13 @@ def _compile(entry: object, environment: Any, location: str) -> Rule:
     message_program = None
     if message_source is not None:
         message_program = _program(environment, message_source, f"{location}.messageExpression", "string")
+    sources = [entry["rule"], *([message_source] if message_source is not None else [])]
     return Rule(
         source=entry["rule"], program=program, environment=environment,
         message=str(entry.get("message", "")), message_program=message_program,
         field_path=_field_path(entry.get("fieldPath", ""), f"{location}.fieldPath"),
         reason=reason, transition=bool(_OLD_SELF.search(entry["rule"])),
+        self_view=views.reads(sources, "self"), old_view=views.reads(sources, "oldSelf"),
     )
 
 

@@ -2,8 +2,10 @@
 
 Owns: `apply_defaults(node, value)`: for every object, each property with a `default` that is
 absent (or null without `nullable`) gets a deep copy of the default, then the walk descends;
-null values of non-nullable properties without a default are removed.
-Called by: `engine.crd.structural`.
+null values of non-nullable properties without a default are removed. `fill(node, obj)` is
+the first step for one object alone, for walks that descend themselves.
+Called by: `engine.crd.structural`, `engine.crd.checking` and `engine.crd.pruning` (walks that
+default as they go).
 Must not import: anything in `engine` outside `engine.crd`.
 """
 
@@ -25,11 +27,20 @@ def apply_defaults(node: nodes.Node | None, value: object) -> None:
             apply_defaults(node.items, item)
 
 
-def _default_object(node: nodes.Node, value: dict[str, object]) -> None:
+def fill(node: nodes.Node, value: dict[str, object]) -> list[str]:
+    """Give each absent (or null, not nullable) defaulted property of this object a copy of its
+    default, without descending; return the names filled."""
+    filled = []
     for name, prop in node.defaulted:
         current = value.get(name, nodes.MISSING)
         if current is nodes.MISSING or _null(prop, current):
             value[name] = _copy(prop.default)
+            filled.append(name)
+    return filled
+
+
+def _default_object(node: nodes.Node, value: dict[str, object]) -> None:
+    fill(node, value)
     doomed = []
     for name, item in value.items():
         prop = node.properties.get(name)

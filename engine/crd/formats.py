@@ -1,9 +1,10 @@
 """String formats that kube-apiserver checks in custom resources.
 
 Owns: `check(format, text) -> bool` for the formats Kubernetes validates (date-time, date,
-byte, uuid*, ipv4, ipv6, cidr, mac, hostname, email, uri, duration, ...). Unknown formats
-and numeric formats (int32, int64, float, double) always pass, as in Kubernetes.
-Called by: `engine.crd.validation`.
+byte, uuid*, ipv4, ipv6, cidr, mac, hostname, email, uri, duration, ...), and `checked(format)`
+telling whether a format is one of them. Unknown formats and numeric formats (int32, int64,
+float, double) always pass, as in Kubernetes.
+Called by: `engine.crd.keywords` (check) and `engine.crd.nodes` (checked).
 Must not import: anything in `engine`.
 """
 
@@ -47,6 +48,11 @@ def check(name: str | None, text: str) -> bool:
         return checker(text)
     pattern = _PATTERNS.get(name)
     return pattern is None or pattern.match(text) is not None
+
+
+def checked(name: str | None) -> bool:
+    """False when `check(name, ...)` passes every string: no format, or one not checked."""
+    return name is not None and (name in _CHECKERS or name in _PATTERNS)
 
 
 def _date_time(text: str) -> bool:

@@ -12,10 +12,11 @@ import dataclasses
 import re
 from typing import Any
 
-from engine.crd import celrules
+from engine.crd import celrules, formats
 
 MISSING: Any = object()
 TYPES = frozenset({"object", "array", "string", "integer", "number", "boolean"})
+_PLAIN_TYPES = {"string": str, "boolean": bool, "integer": int}
 _COMBINATORS = ("anyOf", "allOf", "oneOf")
 
 
@@ -68,7 +69,8 @@ class Node:
     defaulted: tuple[tuple[str, Node], ...] = ()  # the properties that have a default
     checks_values: bool = False  # enum, string or number keywords to check
     combines: bool = False  # anyOf, allOf, oneOf or not to check
-    plain: str | None = None  # the type of a scalar with nothing to check but its type
+    plain_type: type | None = None  # the Python type of a scalar with nothing to check but its type
+    check: Any = None  # the compiled check of a new value (`engine.crd.checking`)
 
     @property
     def type_name(self) -> str:
@@ -92,16 +94,16 @@ def _node(schema: object, location: str, environment: Any) -> Node:
     node = Node()
     _scalars(node, schema, location)
     _children(node, schema, location, environment)
-    node.checks_values = node.enum is not None or node.format is not None or node.pattern is not None or any(
+    node.checks_values = node.enum is not None or formats.checked(node.format) or node.pattern is not None or any(
         limit is not None for limit in (node.min_length, node.max_length, node.minimum, node.maximum)) or bool(
         node.multiple_of)
     node.combines = bool(node.any_of or node.all_of or node.one_of) or node.not_ is not None
     if "x-kubernetes-validations" in schema:
         node.rules = celrules.compile_rules(
             schema["x-kubernetes-validations"], environment, _at(location, "x-kubernetes-validations"))
-    if node.type in ("string", "boolean", "integer") and not (node.checks_values or node.combines or node.rules
-                                                               or node.int_or_string or node.embedded):
-        node.plain = node.type
+    if node.type in _PLAIN_TYPES and not (node.checks_values or node.combines or node.rules
+                                          or node.int_or_string or node.embedded):
+        node.plain_type = _PLAIN_TYPES[node.type]
     return node
 
 

@@ -14,6 +14,9 @@ Typical request path, in kube-apiserver's order::
     unknown = schema.prune(obj)          # strict field validation rejects when non-empty
     schema.apply_defaults(obj)
     errors = schema.validate(obj, old)   # old=None on create
+
+On create, fewer walks give the same results: `pruned_copy(obj, default=True)` is a copy of
+`obj` pruned then defaulted, and `apply_defaults_and_validate(obj)` defaults and validates.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.cel import evaluator
-from engine.crd import celrules, defaulting, fielderrors, nodes, pruning, validation
+from engine.crd import celrules, checking, defaulting, fielderrors, nodes, pruning, validation
 
 FieldError = fielderrors.FieldError
 SchemaError = nodes.SchemaError
@@ -34,6 +37,7 @@ class CompiledSchema:
 
     def __init__(self, openapi_v3_schema: dict[str, Any], *, backend: evaluator.Backend | None = None) -> None:
         self._root = nodes.compile_schema(openapi_v3_schema, _LazyEnvironment(backend))
+        checking.attach(self._root)
 
     def apply_defaults(self, obj: dict[str, Any]) -> None:
         """Apply structural defaults in place (and drop nulls of non-nullable, undefaulted fields)."""
@@ -42,6 +46,26 @@ class CompiledSchema:
     def prune(self, obj: dict[str, Any]) -> list[str]:
         """Remove unknown fields in place; return their field paths (`spec.foo`, `metadata.labels`...)."""
         return pruning.prune(self._root, obj, "", root=True)
+
+    def pruned_copy(self, obj: dict[str, Any], *, default: bool) -> tuple[dict[str, Any], list[str]]:
+        """`prune` (then `apply_defaults` when `default`) on a copy, in one walk; `obj` is unchanged."""
+        return pruning.pruned_copy(self._root, obj, root=True, default=default)
+
+    def apply_defaults_and_validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        """`apply_defaults(obj)` then `validate(obj)` (create), in one walk."""
+        errors: list[FieldError] = []
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        if not isinstance(meta, dict):
+            self._root.check(obj, "", errors, True)
+            return errors
+        # The schema sees only part of the root metadata: default the real one, walk the rest.
+        defaulting.apply_defaults(self._root.properties.get("metadata", self._root.additional), meta)
+        obj["metadata"] = _root_view(obj)["metadata"]
+        try:
+            self._root.check(obj, "", errors, True)
+        finally:
+            obj["metadata"] = meta
+        return errors
 
     def validate(self, obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[FieldError]:
         """Schema and CEL errors of `obj`; pass the stored object as `old` on update."""

@@ -2,7 +2,9 @@
 
 Owns: `Checker.check(obj) -> Verdict`: unknown fields (strict field validation), CRD
 structural defaults, the mutating webhook (`default` packs), schema and CEL validation, then
-the validating webhook (`validate` packs), stopping where the API server would stop.
+the validating webhook (`validate` packs), stopping where the API server would stop. The
+schema stages take two walks: a pruned and defaulted copy of the document, then defaults
+and validation of the webhook's result together.
 Called by: `jobset lint`, `jobset render`, tests.
 Must not import: `engine.kube`, `engine.localcluster`, `engine.planner`.
 """
@@ -78,25 +80,23 @@ class Checker:
         self.admission = jobsets.JobSetAdmission(self.packs, feature_gates=feature_gates)
 
     def check(self, document: dict[str, Any]) -> Verdict:
-        """Run the CREATE admission path on a copy of `document`."""
-        obj = copy.deepcopy(document)
-        findings = _object_meta_findings(obj)
+        """Run the CREATE admission path; `document` itself is left unchanged."""
+        findings = _object_meta_findings(document)
         if findings:
-            return Verdict(_display_name(obj), tuple(findings), obj, ())
-        name = _display_name(obj)
-        unknown = self.schema.prune(obj)
-        findings += [Finding(path, f'unknown field "{path}"', "apiserver/strict-field-validation")
-                     for path in unknown]
-        if findings:
+            return Verdict(_display_name(document), tuple(findings), copy.deepcopy(document), ())
+        name = _display_name(document)
+        obj, unknown = self.schema.pruned_copy(document, default=True)
+        if unknown:
+            obj, _ = self.schema.pruned_copy(document, default=False)  # strict validation stops before defaults
+            findings = [Finding(path, f'unknown field "{path}"', "apiserver/strict-field-validation")
+                        for path in unknown]
             return Verdict(name, tuple(findings), obj, ())
-        self.schema.apply_defaults(obj)
         defaulting = self.admission.default(obj)
         trace = list(defaulting.trace)
         if not defaulting.allowed:
             return Verdict(name, _from_pack_errors(defaulting), obj, tuple(trace))
         obj = defaulting.subject
-        self.schema.apply_defaults(obj)
-        schema_errors = self.schema.validate(obj)
+        schema_errors = self.schema.apply_defaults_and_validate(obj)
         if schema_errors:
             findings = [Finding(error.field, error.body, "apiserver/schema") for error in schema_errors]
             return Verdict(name, tuple(findings), obj, tuple(trace))
