@@ -54,11 +54,10 @@ class _Agent:
             _log.error("the agent stopped on an internal error", exc_info=failed.exception())
             return 1
         finally:
-            if self.workload is not None:
-                tasks.append(self.workload)
-            for task in tasks:
+            pending: list[asyncio.Future[Any]] = [*tasks, *([self.workload] if self.workload else [])]
+            for task in pending:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _finish(self, code: int) -> None:
         if not self.outcome.done():
