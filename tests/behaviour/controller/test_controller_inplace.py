@@ -180,3 +180,25 @@ def test_a_malformed_attempt_fails_the_pass_until_fixed_section_11_1(cluster: ha
     assert "currentInPlaceRestartAttempt" not in (cluster.jobset(namespace, "odd").get("status") or {})
     annotate_pod(cluster, namespace, "odd-0", "0")
     status_has(cluster, namespace, "odd", currentInPlaceRestartAttempt=0)
+
+
+def test_bookkeeping_runs_while_suspended_section_11_1(cluster: harness.Cluster, namespace: str) -> None:
+    """§8 step 16, §11.1: the in-place step also runs for a suspended JobSet."""
+    cluster.create_jobset(namespace, {**in_place("asleep", 3), "spec": {**in_place("asleep", 3)["spec"],
+                                                                        "suspend": True}})
+    wait_for_jobs(cluster, namespace, "asleep", ["asleep-workers-0", "asleep-workers-1"])
+    pods(cluster, namespace, "asleep", "2", "2")
+    status_has(cluster, namespace, "asleep", currentInPlaceRestartAttempt=2)
+
+
+def test_other_restart_strategies_ignore_the_pods_section_8(cluster: harness.Cluster, namespace: str) -> None:
+    """§8 step 16: with restartStrategy Recreate, Pods' attempts and restart counts are not looked at."""
+    manifest = in_place("recreate", 1)
+    manifest["spec"]["failurePolicy"]["restartStrategy"] = "Recreate"
+    cluster.create_jobset(namespace, manifest)
+    wait_for_jobs(cluster, namespace, "recreate", ["recreate-workers-0", "recreate-workers-1"])
+    pods(cluster, namespace, "recreate", "5", "5")
+    set_pod_status(cluster, namespace, "recreate-0", restarts=9)
+    status = observed_after(cluster, namespace, "recreate")
+    assert "currentInPlaceRestartAttempt" not in status and condition(cluster.jobset(namespace, "recreate"),
+                                                                       "Failed") is None

@@ -91,3 +91,21 @@ def test_ttl_deletes_the_finished_jobset_after_its_delay_and_only_that_one_secti
     harness.eventually(gone, what="JobSet deleted by its TTL")
     long = cluster.jobset(namespace, "long")
     assert condition(long, "Completed")["status"] == "True" and not long["metadata"].get("deletionTimestamp")
+
+
+def test_a_jobset_being_deleted_gets_no_new_jobs_section_8(cluster: harness.Cluster, namespace: str) -> None:
+    """§8 step 2: while a foreground deletion of the JobSet waits for a Job held by a finalizer, the
+    garbage collector's removal of the other Job is not undone by the controller."""
+    cluster.create_jobset(namespace, jobset_manifest("leaving", ("workers", 2)))
+    wait_for_jobs(cluster, namespace, "leaving", ["leaving-workers-0", "leaving-workers-1"])
+    harness.hold(cluster, namespace, "leaving-workers-0")
+    cluster.custom.delete_namespaced_custom_object(harness.GROUP, harness.VERSION, namespace, harness.PLURAL,
+                                                   "leaving", propagation_policy="Foreground")
+    harness.eventually(lambda: sorted(cluster.jobs(namespace, "leaving")) == ["leaving-workers-0"],
+                       what="the unheld Job removed by the garbage collector")
+    harness.quiet()
+    assert sorted(cluster.jobs(namespace, "leaving")) == ["leaving-workers-0"]
+    assert cluster.jobset(namespace, "leaving")["metadata"]["deletionTimestamp"]
+    harness.release(cluster, namespace, "leaving-workers-0")
+    harness.eventually(lambda: harness.found(lambda: cluster.jobset(namespace, "leaving")) is None,
+                       what="the JobSet gone")
