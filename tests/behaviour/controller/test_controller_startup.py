@@ -181,7 +181,8 @@ def test_in_order_is_not_applied_while_suspended_section_16_9(cluster: harness.C
 
 
 def test_any_order_resume_unsuspends_every_job_section_10_10(cluster: harness.Cluster, namespace: str) -> None:
-    """§10.10: AnyOrder: resuming unsuspends all Jobs at once; Suspended=False, ResumeJobs."""
+    """§10.10, §10.12: AnyOrder: resuming unsuspends all Jobs at once; Suspended=False, ResumeJobs; no
+    startup condition ever."""
     cluster.create_jobset(namespace, jobset_manifest("any", ("rjob-a", 1), ("rjob-b", 3), suspend=True,
                                                      startupPolicy={"startupPolicyOrder": "AnyOrder"}))
     counters_reach(cluster, namespace, "any", **{"rjob-a": {"suspended": 1}, "rjob-b": {"suspended": 3}})
@@ -189,6 +190,8 @@ def test_any_order_resume_unsuspends_every_job_section_10_10(cluster: harness.Cl
     counters_reach(cluster, namespace, "any", **{"rjob-a": {"suspended": 0}, "rjob-b": {"suspended": 0}})
     resumed = harness.condition_is(cluster, namespace, "any", "Suspended", "False")
     assert (resumed["reason"], resumed["message"]) == ("ResumeJobs", "jobset is resumed")
+    jobset = cluster.jobset(namespace, "any")
+    assert condition(jobset, "StartupPolicyInProgress") is None and condition(jobset, "StartupPolicyCompleted") is None
 
 
 def test_in_order_resume_goes_one_replicated_job_at_a_time_section_16_9(cluster: harness.Cluster,

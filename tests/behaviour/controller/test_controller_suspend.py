@@ -89,7 +89,8 @@ def test_resume_merges_the_template_into_jobs_and_clears_start_time_section_16_1
 
 def test_suspending_after_a_restart_closes_the_restarting_condition_section_10_10(cluster: harness.Cluster,
                                                                                   namespace: str) -> None:
-    """§10.10, §10.5: RestartingJobSet=True after a restart flips to False, JobSetSuspended, on suspend."""
+    """§10.10, §10.5: RestartingJobSet=True after a restart flips to False, JobSetSuspended (and its
+    Normal event), on suspend."""
     cluster.create_jobset(namespace, jobset_manifest("paused", ("workers", 1), failurePolicy={"maxRestarts": 2}))
     wait_for_jobs(cluster, namespace, "paused", ["paused-workers-0"])
     cluster.fail_job(namespace, "paused-workers-0")
@@ -97,6 +98,8 @@ def test_suspending_after_a_restart_closes_the_restarting_condition_section_10_1
     harness.update_jobset(cluster, namespace, "paused", lambda js: js["spec"].update(suspend=True))
     restarting = harness.condition_is(cluster, namespace, "paused", "RestartingJobSet", "False")
     assert (restarting["reason"], restarting["message"]) == ("JobSetSuspended", "jobset is suspended")
+    assert ("Normal", "JobSetSuspended", "jobset is suspended") in harness.recorded(cluster, namespace, "paused",
+                                                                                    "JobSetSuspended")
     assert harness.condition_is(cluster, namespace, "paused", "Suspended", "True")["reason"] == "SuspendedJobs"
 
 
