@@ -163,6 +163,18 @@ def test_generate_name_gives_the_service_the_generated_name_section_9_7(cluster:
     assert job["spec"]["template"]["spec"]["subdomain"] == name
 
 
+def test_generated_names_are_checked_with_the_generated_suffix_section_16_11(cluster: harness.Cluster,
+                                                                            namespace: str) -> None:
+    """§16.11, §6.0, §6.1 V-9: with generateName the Job names are checked as the API server will generate
+    them (prefix cut to 58 + 5 characters): a 56-character prefix gives 71-character Job names."""
+    manifest = jobset_manifest("", ("workers", 1))
+    manifest["metadata"] = {"generateName": "g" * 55 + "-"}
+    error = harness.rejected(lambda: cluster.create_jobset(namespace, manifest))
+    assert error.status == 422 and "spec.replicatedJobs[0].name" in error.body and "job names generated" in error.body
+    manifest["metadata"] = {"generateName": "g" * 40 + "-"}
+    assert cluster.create_jobset(namespace, manifest)["metadata"]["name"].startswith("g" * 40 + "-")
+
+
 def test_jobs_owned_by_another_uid_are_ignored_section_10_1(cluster: harness.Cluster, namespace: str) -> None:
     """§10.1: a Job naming the JobSet as controller owner with another UID is not a child: its failure
     is not counted nor acted on, and the JobSet completes without it. (The garbage collector deletes
