@@ -174,10 +174,12 @@ def test_a_malformed_attempt_fails_the_pass_until_fixed_section_11_1(cluster: ha
     def errors() -> float:
         return metrics.value("controller_runtime_reconcile_errors_total", {"controller": "jobset"})
     started(cluster, namespace, "odd")
-    before = errors()
-    pods(cluster, namespace, "odd", "-1", "0")
-    harness.eventually(lambda: errors() > before, what="a reconcile error")
-    assert "currentInPlaceRestartAttempt" not in (cluster.jobset(namespace, "odd").get("status") or {})
+    pods(cluster, namespace, "odd", None, "0")
+    for bad in ("-1", "one"):
+        before = errors()
+        annotate_pod(cluster, namespace, "odd-0", bad)
+        harness.eventually(lambda: errors() > before, what=f"a reconcile error for {bad!r}")
+        assert "currentInPlaceRestartAttempt" not in (cluster.jobset(namespace, "odd").get("status") or {})
     annotate_pod(cluster, namespace, "odd-0", "0")
     status_has(cluster, namespace, "odd", currentInPlaceRestartAttempt=0)
 
