@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from engine.localcluster import (admission, api as api_module, discovery, errors, faults as faults_module,
-                                 openapi, patching, protobuf, resources, selectors, streaming, tables)
+from engine.localcluster import (admission, api as api_module, authn, discovery, errors, faults as faults_module,
+                                 openapi, patching, protobuf, resources, reviews, selectors, streaming, tables)
 
 BODY_LIMIT = 3 * 1024 * 1024
 _LOG = logging.getLogger(__name__)
@@ -65,9 +65,11 @@ def status_response(error: errors.APIStatusError) -> web.Response:
 class Handlers:
     """Routes requests to the `ClusterAPI`."""
 
-    def __init__(self, api: api_module.ClusterAPI, faults: faults_module.Faults) -> None:
+    def __init__(self, api: api_module.ClusterAPI, faults: faults_module.Faults,
+                 tokens: authn.Tokens | None = None) -> None:
         self.api = api
         self.faults = faults
+        self.tokens = tokens or authn.Tokens()
         self.documents = openapi.Documents(api.catalogue)
         self.watches = streaming.Watches(api)
 
@@ -150,13 +152,18 @@ class Handlers:
         method = request.method
         if method == "GET":
             watching = target.legacy_watch or request.query.get("watch") in ("true", "1")
-            return "watch" if watching else "get" if target.name else "list"
-        verbs = {"POST": "create", "PUT": "update", "PATCH": "patch",
-                 "DELETE": "delete" if target.name else "deletecollection"}
-        if method not in verbs or (method in ("PUT", "PATCH") and not target.name):
+            verb = "watch" if watching else "get" if target.name else "list"
+        else:
+            verbs = {"POST": "create", "PUT": "update", "PATCH": "patch",
+                     "DELETE": "delete" if target.name else "deletecollection"}
+            if method not in verbs or (method in ("PUT", "PATCH") and not target.name):
+                raise errors.method_not_allowed(f"the server does not allow this method on the requested "
+                                                f"resource ({method})")
+            verb = verbs[method]
+        if target.rt.create_only and (verb != "create" or target.name):
             raise errors.method_not_allowed(f"the server does not allow this method on the requested "
-                                            f"resource ({method})")
-        return verbs[method]
+                                            f"resource ({method}): {target.rt.plural} can only be created")
+        return verb
 
     # ---- reads -------------------------------------------------------------------------
 
@@ -225,6 +232,8 @@ class Handlers:
         if target.name:
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         body = await read_body(request)
+        if target.rt.create_only:
+            return _json(reviews.create(target.rt, body, self.tokens, self.api.storage), 201)
         opts = self._options(request)
         created = await self.api.create(target.rt.key, body, namespace=target.namespace, options=opts)
         return _json(created, 201, warnings=opts.warnings)

@@ -30,6 +30,7 @@ class ResourceType:
     subresources: tuple[str, ...] = ()
     has_generation: bool = False
     custom: bool = False
+    create_only: bool = False  # reviews: answered, never stored
     printer_columns: tuple[dict[str, Any], ...] = ()
     schema: Any = dataclasses.field(default=None, compare=False)  # structural.CompiledSchema (custom)
     openapi: dict[str, Any] | None = dataclasses.field(default=None, compare=False)  # raw schema (custom)
@@ -57,6 +58,8 @@ class ResourceType:
     @property
     def verbs(self) -> list[str]:
         """The verbs discovery advertises."""
+        if self.create_only:
+            return ["create"]
         return ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
@@ -97,6 +100,10 @@ BUILTINS: tuple[ResourceType, ...] = (
     ResourceType("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
                  "ValidatingWebhookConfiguration", False, singular="validatingwebhookconfiguration",
                  has_generation=True),
+    ResourceType("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False, singular="tokenreview",
+                 create_only=True),
+    ResourceType("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False,
+                 singular="subjectaccessreview", create_only=True),
 )
 
 

@@ -1,9 +1,11 @@
 """Running the embedded API server: in a background thread (tests) or as a process.
 
 Owns: the aiohttp application, `start_in_thread` -> `RunningServer` (`.url`, `.api`, `.loop`,
-`.faults`, `.call(coro)` to run a coroutine on the server loop from another thread,
-`.write_kubeconfig(path)`, `.route_service(...)` for webhook services, `.drop_watches()`,
-`.stop()`), and `main` behind `python -m engine.localcluster --port --data-dir --kubeconfig`.
+`.faults`, `.tokens` and `.admin_token` (what TokenReviews authenticate; the admin token, of a
+`system:masters` user, goes into the kubeconfigs it writes), `.call(coro)` to run a coroutine on
+the server loop from another thread, `.write_kubeconfig(path)`, `.route_service(...)` for
+webhook services, `.drop_watches()`, `.stop()`), and `main` behind
+`python -m engine.localcluster --port --data-dir --kubeconfig`.
 Called by: test fixtures, `engine.localcluster.up`, `__main__`.
 Must not import: anything in `engine` outside `localcluster`.
 """
@@ -22,7 +24,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from engine.localcluster import api as api_module, clock as clocks, faults as faults_module, handlers, storage
+from engine.localcluster import api as api_module, authn, clock as clocks, faults as faults_module, handlers, storage
 
 T = TypeVar("T")
 
@@ -41,6 +43,8 @@ class RunningServer:
                  history: int = 10_000, host: str = "127.0.0.1") -> None:
         self.loop = asyncio.new_event_loop()
         self.faults = faults_module.Faults()
+        self.admin_token = authn.new_token()
+        self.tokens = authn.Tokens({self.admin_token: authn.ADMIN})
         self.url = ""  # set once listening
         self.api: api_module.ClusterAPI
         self.handlers: handlers.Handlers
@@ -68,7 +72,7 @@ class RunningServer:
     async def _start(self, host: str, port: int, data_dir: Any, clock: clocks.Clock | None, history: int) -> None:
         self.api = api_module.ClusterAPI(storage.Storage(data_dir, history=history), clock=clock)
         await self.api.start()
-        self.handlers = handlers.Handlers(self.api, self.faults)
+        self.handlers = handlers.Handlers(self.api, self.faults, self.tokens)
         self._runner = web.AppRunner(build_app(self.handlers), access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0)
         await self._runner.setup()
@@ -83,8 +87,8 @@ class RunningServer:
         return future.result(timeout)
 
     def write_kubeconfig(self, path: str | pathlib.Path) -> pathlib.Path:
-        """Write a kubeconfig (context `localcluster`, plain HTTP, no auth) pointing here."""
-        return write_kubeconfig(path, self.url)
+        """Write a kubeconfig (context `localcluster`, plain HTTP, the admin token) pointing here."""
+        return write_kubeconfig(path, self.url, token=self.admin_token)
 
     def route_service(self, namespace: str, name: str, port: int, address: str) -> None:
         """Reach webhook service `namespace/name:port` at `address` ("127.0.0.1:9443")."""
@@ -121,13 +125,13 @@ def start_in_thread(*, port: int = 0, data_dir: str | pathlib.Path | None = None
     return RunningServer(port=port, data_dir=data_dir, clock=clock, history=history)
 
 
-def write_kubeconfig(path: str | pathlib.Path, url: str) -> pathlib.Path:
-    """A kubeconfig file for `url`."""
+def write_kubeconfig(path: str | pathlib.Path, url: str, *, token: str | None = None) -> pathlib.Path:
+    """A kubeconfig file for `url`, with `token` as its user's bearer token when given."""
     target = pathlib.Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     config = {"apiVersion": "v1", "kind": "Config", "current-context": "localcluster",
               "clusters": [{"name": "localcluster", "cluster": {"server": url}}],
-              "users": [{"name": "localcluster", "user": {}}],
+              "users": [{"name": "localcluster", "user": {"token": token} if token else {}}],
               "contexts": [{"name": "localcluster", "context": {"cluster": "localcluster", "user": "localcluster",
                                                                  "namespace": "default"}}]}
     target.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -139,17 +143,19 @@ async def serve_forever(*, port: int, data_dir: str | None, kubeconfig: str | No
     """Run in this process until SIGINT or SIGTERM."""
     api = api_module.ClusterAPI(storage.Storage(data_dir), clock=clocks.VirtualClock(speed))
     await api.start()
+    admin_token = authn.new_token()
     for route in routes:
         service, _, address = route.partition("=")
         api.admission.webhooks.routes[service] = address
-    runner = web.AppRunner(build_app(handlers.Handlers(api, faults_module.Faults())), access_log=None,
+    tokens = authn.Tokens({admin_token: authn.ADMIN})
+    runner = web.AppRunner(build_app(handlers.Handlers(api, faults_module.Faults(), tokens)), access_log=None,
                            shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
     host, bound = runner.addresses[0][:2]
     url = f"http://{host}:{bound}"
     if kubeconfig:
-        write_kubeconfig(kubeconfig, url)
+        write_kubeconfig(kubeconfig, url, token=admin_token)
     print(f"serving the Kubernetes API at {url}", flush=True)
     stopped = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
