@@ -51,10 +51,12 @@ class Webhook:
 
 @dataclasses.dataclass
 class Metrics:
-    """`metrics`: `bind_address` "0" disables the metrics server."""
+    """`metrics`: `bind_address` "0" disables the metrics server. `auth_filter` is no field of the file
+    (upstream's has none): `--no-metrics-auth` turns off the review of each scrape for local runs."""
 
     bind_address: str = _field("bindAddress", ":8443")
     cert_dir: str = _field("certDir", "")
+    auth_filter: bool = dataclasses.field(default=True, metadata={"flag": "--metrics-auth"})
 
 
 @dataclasses.dataclass
@@ -208,7 +210,7 @@ def _check_type_meta(raw: dict[str, Any], where: str) -> None:
 def _decode(cls: Any, raw: Any, *, path: str, where: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigurationError(f"{where}: {path or '(root)'}: expected a mapping, got {type(raw).__name__}")
-    fields = {f.metadata["key"]: f for f in dataclasses.fields(cls)}
+    fields = {f.metadata["key"]: f for f in dataclasses.fields(cls) if "key" in f.metadata}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         field_path = f"{path}.{key}" if path else str(key)
@@ -257,6 +259,10 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="", help="path of the Configuration file")
     parser.add_argument("--metrics-bind-address", default=None,
                         help='metrics address (default ":8443", "0" disables)')
+    parser.add_argument("--metrics-auth", action=argparse.BooleanOptionalAction, default=None,
+                        help="serve metrics only to bearer tokens the API server authenticates and allows to get "
+                             "/metrics (TokenReview, SubjectAccessReview; default on with HTTPS metrics); "
+                             "--no-metrics-auth for local runs")
     parser.add_argument("--health-probe-bind-address", default=None, help='probe address (default ":8081")')
     parser.add_argument("--leader-elect", action="store_true", default=None, help="enable leader election")
     parser.add_argument("--kube-api-qps", type=float, default=None, help="client QPS towards the API (default 500)")
@@ -272,6 +278,8 @@ def resolve(args: argparse.Namespace) -> Configuration:
     config = load(args.config or None)
     if args.metrics_bind_address is not None:
         config.metrics.bind_address = args.metrics_bind_address
+    if args.metrics_auth is not None:
+        config.metrics.auth_filter = args.metrics_auth
     if args.health_probe_bind_address is not None:
         config.health.health_probe_bind_address = args.health_probe_bind_address
     if args.leader_elect is not None:

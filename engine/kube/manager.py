@@ -1,8 +1,9 @@
 """The manager: runnables started in groups, probes and metrics served, graceful shutdown.
 
 Owns: `Group` (start order: caches -> webhooks -> others -> leader-gated), `Runnable`,
-`Options` (built from a `configuration.Configuration`; metrics over HTTPS per spec §14.4, with
-no authentication filter) and `Manager`. Start-up: probe and metrics servers, then caches (waiting until every informer has synced), then webhooks (waiting
+`Options` (built from a `configuration.Configuration`; metrics over HTTPS per spec §14.4 and,
+as upstream, only to scrapes whose bearer token and permission the API server confirms
+(`metricsauth`), unless `metrics_auth` is off) and `Manager`. Start-up: probe and metrics servers, then caches (waiting until every informer has synced), then webhooks (waiting
 until they serve), then the others; readiness passes from there; the leader-gated runnables
 (controllers) start once the lease is held, or at once without leader election. Shutdown (on
 `stop`, SIGTERM or SIGINT, a failed runnable, or a lost lease) runs in reverse order and lets
@@ -24,7 +25,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Iterable
 
 from engine.kube import client as client_
-from engine.kube import configuration, controller, informers, leaderelection, servers, tlsconfig
+from engine.kube import configuration, controller, informers, leaderelection, metricsauth, servers, tlsconfig
 
 _log = logging.getLogger(__name__)
 _SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -63,6 +64,7 @@ class Options:
     readiness_endpoint: str = "readyz"
     leader_election: leaderelection.Settings | None = None
     metrics_tls: ssl.SSLContext | None = None  # None serves plain HTTP
+    metrics_auth: bool = True  # with metrics_tls: TokenReview + SubjectAccessReview of each scrape
     cache_sync_timeout: float = 120.0
     shutdown_timeout: float = 30.0
 
@@ -89,7 +91,7 @@ class Options:
                    metrics_address=config.metrics.bind_address,
                    liveness_endpoint=config.health.liveness_endpoint_name or "healthz",
                    readiness_endpoint=config.health.readiness_endpoint_name or "readyz",
-                   leader_election=settings, metrics_tls=metrics_tls)
+                   leader_election=settings, metrics_tls=metrics_tls, metrics_auth=config.metrics.auth_filter)
 
 
 def own_namespace() -> str:
@@ -111,6 +113,8 @@ class Manager:
         self.readiness = servers.Checks({"started": self._started_check})
         self.elector = (leaderelection.LeaderElector(client=client, settings=options.leader_election)
                         if options.leader_election else None)
+        self.metrics_reviewer = (metricsauth.Reviewer(client) if options.metrics_tls is not None
+                                 and options.metrics_auth else None)
         self.health_port: int | None = None
         self.metrics_port: int | None = None
         self._started = False
@@ -180,8 +184,9 @@ class Manager:
         options = self.options
         probes = servers.probe_app(liveness=(options.liveness_endpoint, self.liveness),
                                    readiness=(options.readiness_endpoint, self.readiness))
+        guard = self.metrics_reviewer.check if self.metrics_reviewer else None
         for address, app, attribute, tls in ((options.health_address, probes, "health_port", None),
-                                             (options.metrics_address, servers.metrics_app(), "metrics_port",
+                                             (options.metrics_address, servers.metrics_app(guard), "metrics_port",
                                               options.metrics_tls)):
             bind = servers.parse_address(address)
             if bind is None:

@@ -2,8 +2,9 @@
 
 Owns: `parse_address` (Go-style `host:port`, `:8081`, `"0"` disables), `Checks` (named
 liveness/readiness checks), `probe_app` (`/<liveness name>`, `/<readiness name>`, each also
-answering `/<name>/<check>`), `metrics_app` (`/metrics` from `metrics.REGISTRY`) and `Site`, a
-started aiohttp site that knows its bound port.
+answering `/<name>/<check>`), `metrics_app` (`/metrics` from `metrics.REGISTRY`, behind an
+optional `Guard` such as `metricsauth.Reviewer.check` that answers 401/403/500 in plain text
+before anything is served) and `Site`, a started aiohttp site that knows its bound port.
 Called by: `kube.manager`.
 Must not import: `planner`, `webhook`, `localcluster`, `cli`.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import prometheus_client
 from aiohttp import web
@@ -20,6 +21,8 @@ from aiohttp import web
 from engine.metrics import metrics
 
 Check = Callable[[], str | None]  # None when healthy, else the reason
+
+Guard = Callable[[str | None, str], Awaitable[tuple[int, str]]]  # (Authorization, path) -> (200 or refusal, text)
 
 
 def parse_address(address: str) -> tuple[str, int] | None:
@@ -74,9 +77,13 @@ def _probe_handler(checks: Checks) -> Callable[[web.Request], object]:
     return handle
 
 
-def metrics_app() -> web.Application:
-    """An app serving `/metrics` in the Prometheus text format."""
-    async def handle(_: web.Request) -> web.Response:
+def metrics_app(guard: Guard | None = None) -> web.Application:
+    """An app serving `/metrics` in the Prometheus text format, to the requests `guard` allows."""
+    async def handle(request: web.Request) -> web.Response:
+        if guard is not None:
+            status, text = await guard(request.headers.get("Authorization"), request.path)
+            if status != 200:
+                return web.Response(status=status, text=text)
         response = web.Response(body=metrics.exposition())
         response.headers["Content-Type"] = prometheus_client.CONTENT_TYPE_LATEST
         return response

@@ -148,8 +148,10 @@ def test_metrics_are_served_over_https_by_default_spec_14_4() -> None:
     options = manager.Options.from_configuration(config)
     assert options.metrics_tls is not None
     assert manager.Options.from_configuration(config, secure_metrics=False).metrics_tls is None
+    assert options.metrics_auth is True
+    config.metrics.auth_filter = False  # --no-metrics-auth
 
-    async def scenario() -> tuple[int, str]:
+    async def scenario(options: manager.Options) -> tuple[int, str]:
         api = client.Client(connection.Connection(host="http://127.0.0.1:9"))
         mgr = manager.Manager(client=api, options=options)
         stop = asyncio.Event()
@@ -165,5 +167,7 @@ def test_metrics_are_served_over_https_by_default_spec_14_4() -> None:
             await task
             await api.close()
 
-    status, text = asyncio.run(scenario())
+    status, text = asyncio.run(scenario(options))
+    assert (status, text) == (401, "Unauthorized: a valid bearer token is required\n")  # reviewed, no token
+    status, text = asyncio.run(scenario(manager.Options.from_configuration(config)))
     assert status == 200 and "controller_runtime_reconcile_total" in text
