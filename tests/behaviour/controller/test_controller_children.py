@@ -248,13 +248,15 @@ def test_volume_claims_are_created_before_the_jobs_and_mounted_section_9_8(clust
 
 def test_retained_claim_survives_the_jobset_and_serves_the_next_one_section_9_8(cluster: harness.Cluster,
                                                                                 namespace: str) -> None:
-    """§9.8: after completion and deletion, the garbage collector removes the Delete PVC only; a new
+    """§9.8: completion keeps both PVCs; on deletion the garbage collector removes the Delete PVC only; a new
     JobSet with the same Retain template finds its PVC already there and runs to completion."""
     cluster.create_jobset(namespace, volume_manifest("first", ("scratch", "Delete"), ("ckpt", "Retain"),
                                                      mounts=("scratch", "ckpt")))
     wait_for_jobs(cluster, namespace, "first", ["first-worker-0"])
     cluster.complete_job(namespace, "first-worker-0")
     harness.condition_is(cluster, namespace, "first", "Completed", "True")
+    assert sorted(p.metadata.name for p in cluster.core.list_namespaced_persistent_volume_claim(namespace).items) == [
+        "ckpt-first", "scratch-first"]
     cluster.custom.delete_namespaced_custom_object(harness.GROUP, harness.VERSION, namespace, harness.PLURAL, "first")
     eventually(lambda: [p.metadata.name for p in cluster.core.list_namespaced_persistent_volume_claim(namespace).items]
                == ["ckpt-first"], what="only the retained PVC")
