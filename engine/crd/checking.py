@@ -125,8 +125,10 @@ def _object_check(node: nodes.Node) -> Check:
     """An object: defaults of this level first (when asked), then its fields (nulls that
     defaulting removes are removed, scalars of the right type with nothing else to check are
     skipped), then its own checks. A value of another type is reported."""
-    table = {name: (prop.plain_type or _NO_TYPE, prop.check, not prop.nullable and prop.default is nodes.MISSING)
-             for name, prop in node.properties.items()}
+    plains = {name: prop.plain_type for name, prop in node.properties.items() if prop.plain_type is not None}
+    checks = {name: prop.check for name, prop in node.properties.items()}
+    null_goes = frozenset(name for name, prop in node.properties.items()
+                          if not prop.nullable and prop.default is nodes.MISSING)
     additional = node.additional
     extra: Check | None = additional.check if additional is not None else None
     extra_null_goes = additional is not None and not additional.nullable
@@ -145,12 +147,11 @@ def _object_check(node: nodes.Node) -> Check:
         prefix = f"{path}." if path else ""
         doomed = None
         for name, item in value.items():
-            entry = table.get(name)
-            if entry is not None:
-                plain, check, null_goes = entry
-                if type(item) is plain:
-                    continue
-                if item is None and default and null_goes:
+            if type(item) is plains.get(name):
+                continue
+            check = checks.get(name)
+            if check is not None:
+                if item is None and default and name in null_goes:
                     doomed = [*(doomed or ()), name]
                     continue
                 check(item, prefix + name, errors, default)

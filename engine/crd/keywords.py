@@ -106,18 +106,20 @@ def array_counts(node: nodes.Node, value: list[Any], path: str, errors: Errors) 
 
 def uniqueness(node: nodes.Node, value: list[Any], path: str, errors: Errors) -> None:
     """x-kubernetes-list-type map (by its keys) and set, or uniqueItems: each repeat is a Duplicate."""
+    if len(value) < 2:
+        return
+    seen: set[object] = set()
     if node.list_type == "map":
-        seen: set[object] = set()
+        names = node.map_keys
         for position, item in enumerate(value):
-            key = map_key(node, item)
-            if key is None:
+            if not isinstance(item, dict):
                 continue
+            key = _set_key(item.get(names[0])) if len(names) == 1 else map_key(node, item)
             if key in seen:
-                shown = {name: item.get(name) for name in node.map_keys}
+                shown = {name: item.get(name) for name in names}
                 errors.append(fielderrors.duplicate(fielderrors.index(path, position), shown))
             seen.add(key)
     elif node.list_type == "set" or node.unique_items:
-        seen = set()
         for position, item in enumerate(value):
             key = _set_key(item)
             if key in seen:

@@ -1,10 +1,11 @@
 """Pruning of unknown fields, as kube-apiserver does for structural schemas.
 
-Owns: `prune(node, value, path, root)`, which deletes, in place, every object key the schema
-does not know (unless `x-kubernetes-preserve-unknown-fields` keeps it) and returns the deleted
-fields' paths; and `pruned_copy(node, value, root, default)`, the same result built as a new
-tree in one walk (the input is left alone), optionally with structural defaults applied as
-`engine.crd.defaulting` would apply them afterwards. At the root and in
+Owns: `attach(root)`, which gives every node its `prune(value, path, removed, copying,
+default)`, compiled once; `prune(node, value)`, which deletes, in place, every object key the
+schema does not know (unless `x-kubernetes-preserve-unknown-fields` keeps it) and returns the
+deleted fields' paths; and `pruned_copy(node, value, default)`, the same result built as a
+new tree in one walk (the input is left alone), optionally with structural defaults applied
+as `engine.crd.defaulting` would apply them afterwards. At the root and in
 `x-kubernetes-embedded-resource` objects, `apiVersion` and `kind` are kept and `metadata` is
 reduced to the ObjectMeta fields.
 Called by: `engine.crd.structural`.
@@ -13,6 +14,7 @@ Must not import: anything in `engine` outside `engine.crd`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.crd import defaulting, fielderrors, nodes
@@ -23,104 +25,158 @@ OBJECT_META_FIELDS = frozenset({
     "annotations", "ownerReferences", "finalizers", "managedFields",
 })
 _TYPE_META = ("apiVersion", "kind")
+_RESOURCE_FIELDS = frozenset({*_TYPE_META, "metadata"})
+_SCALARS = frozenset({str, int, float, bool})
+Prune = Callable[[Any, str, list[str], bool, bool], Any]
 
 
-def prune(node: nodes.Node | None, value: object, path: str, *, root: bool = False) -> list[str]:
+def attach(node: nodes.Node, *, root: bool = True) -> None:
+    """Compile the pruning of `node` and of every node below it; the root is a resource."""
+    for child in (*node.properties.values(), node.additional, node.items):
+        if child is not None:
+            attach(child, root=False)
+    node.prune = _compile(node, resource=root or node.embedded)
+
+
+def prune(node: nodes.Node, value: object) -> list[str]:
     """Remove unknown fields from `value` in place; return their paths."""
     removed: list[str] = []
-    _Walk(removed, copying=False, default=False).value(node, value, path, root)
+    node.prune(value, "", removed, False, False)
     return removed
 
 
-def pruned_copy(node: nodes.Node, value: object, *, root: bool, default: bool) -> tuple[Any, list[str]]:
+def pruned_copy(node: nodes.Node, value: object, *, default: bool) -> tuple[Any, list[str]]:
     """A copy of `value` without its unknown fields (and defaulted when asked), and their paths."""
     removed: list[str] = []
-    return _Walk(removed, copying=True, default=default).value(node, value, "", root), removed
+    return node.prune(value, "", removed, True, default), removed
 
 
-class _Walk:
-    """One pruning walk: in place or building a copy, defaulting as it goes or not."""
+def _compile(node: nodes.Node, *, resource: bool) -> Prune:
+    of_object = _object(node, resource)
+    of_array = _array(node)
 
-    def __init__(self, removed: list[str], *, copying: bool, default: bool) -> None:
-        self.removed = removed
-        self.copying = copying
-        self.default = default
-
-    def value(self, node: nodes.Node | None, value: object, path: str, resource: bool) -> Any:
+    def prune_value(value: Any, path: str, removed: list[str], copying: bool, default: bool) -> Any:
         if isinstance(value, dict):
-            return self.object(node, value, path, resource)
-        if not isinstance(value, list):
-            return value
-        items = node.items if node is not None else None
-        if node is not None and node.preserve_unknown and items is None:
-            return _copy(value) if self.copying else value
-        embedded = items is not None and items.embedded
-        kept = [self.value(items, item, fielderrors.index(path, position), embedded)
-                if isinstance(item, (dict, list)) else item  # scalars have no fields to prune
-                for position, item in enumerate(value)]
-        return kept if self.copying else value
+            return of_object(value, path, removed, copying, default)
+        if isinstance(value, list):
+            return of_array(value, path, removed, copying, default)
+        return value
 
-    def object(self, node: nodes.Node | None, value: dict[str, Any], path: str, resource: bool) -> dict[str, Any]:
-        properties = node.properties if node is not None else {}
-        additional = node.additional if node is not None else None
-        out: dict[str, Any] = {} if self.copying else value
-        dropped = []
+    return prune_value
+
+
+def _object(node: nodes.Node, resource: bool) -> Prune:
+    """Known fields are walked with their schema, unknown ones removed (or kept whole when the
+    node preserves them); with `default`, nulls that defaulting removes go, and this object's
+    defaults are filled after its fields."""
+    properties = node.properties
+    additional = node.additional
+    preserve = node.preserve_unknown
+    fills = bool(node.defaulted) or resource
+    known = {name: (prop.prune, name) for name, prop in properties.items()}
+
+    def prune_object(value: dict[str, Any], path: str, removed: list[str], copying: bool, default: bool) -> Any:
+        out: dict[str, Any] = {} if copying else value
+        dropped = None
+        prefix = f"{path}." if path else ""
         for name, item in value.items():
-            prop = properties.get(name, additional)
-            if item is None and self.default and prop is not None and _null_goes(node, prop, name):
-                dropped.append(name)
-            elif resource and name in _TYPE_META:
-                out[name] = _copy(item) if self.copying else item
-            elif resource and name == "metadata":
-                out[name] = self.metadata(item, fielderrors.child(path, name))
-            elif prop is not None:
-                out[name] = self.value(prop, item, _where(node, path, name), prop.embedded) if isinstance(
-                    item, (dict, list)) else item
-            elif node is None or not node.preserve_unknown:
-                self.removed.append(_where(node, path, name))
-                dropped.append(name)
-            elif self.copying:
-                out[name] = _copy(item)
-        if not self.copying:
+            if type(item) in _SCALARS and not resource:
+                if name in properties or additional is not None or preserve:
+                    if copying:
+                        out[name] = item
+                    continue
+            elif item is None and default and _null_goes(node, name):
+                dropped = [*(dropped or ()), name]
+                continue
+            elif resource and name in _RESOURCE_FIELDS:
+                out[name] = _resource_field(name, item, prefix + name, removed, copying)
+                continue
+            elif (entry := known.get(name)) is not None:
+                out[name] = entry[0](item, prefix + name, removed, copying, default)
+                continue
+            elif additional is not None:
+                out[name] = additional.prune(item, f"{path}[{name}]", removed, copying, default)
+                continue
+            elif preserve:
+                if copying:
+                    out[name] = _copy(item)
+                continue
+            removed.append(prefix + name)
+            dropped = [*(dropped or ()), name]
+        if dropped and not copying:
             for name in dropped:
                 del value[name]
-        if self.default and node is not None:
-            self.defaults(node, out, resource)
+        if default and fills:
+            _defaults(node, out, resource)
         return out
 
-    def defaults(self, node: nodes.Node, out: dict[str, Any], resource: bool) -> None:
-        """This object's defaults, then those inside what the walk did not default: fresh defaults,
-        and the type and object metadata of a resource (kept without their schema)."""
-        for name in defaulting.fill(node, out):
-            defaulting.apply_defaults(node.properties[name], out[name])
-        if resource:
-            for name in (*_TYPE_META, "metadata"):
-                if name in out:
-                    defaulting.apply_defaults(node.properties.get(name, node.additional), out[name])
-
-    def metadata(self, meta: object, path: str) -> object:
-        if not isinstance(meta, dict):
-            return meta
-        for name in meta:
-            if name not in OBJECT_META_FIELDS:
-                self.removed.append(fielderrors.child(path, name))
-        if self.copying:
-            return {name: _copy(item) for name, item in meta.items() if name in OBJECT_META_FIELDS}
-        for name in [name for name in meta if name not in OBJECT_META_FIELDS]:
-            del meta[name]
-        return meta
+    return prune_object
 
 
-def _null_goes(node: nodes.Node | None, prop: nodes.Node, name: str) -> bool:
-    """A null that defaulting removes: not nullable, and without a default to replace it."""
-    return not prop.nullable and (prop.default is nodes.MISSING or node is None or name not in node.properties)
+def _array(node: nodes.Node) -> Prune:
+    items = node.items
+    if items is None and node.preserve_unknown:
+        return _kept
+    walk = items.prune if items is not None else _strip
+
+    def prune_array(value: list[Any], path: str, removed: list[str], copying: bool, default: bool) -> Any:
+        kept = [walk(item, f"{path}[{position}]", removed, copying, default)
+                if isinstance(item, (dict, list)) else item  # scalars have no fields to prune
+                for position, item in enumerate(value)]
+        return kept if copying else value
+
+    return prune_array
 
 
-def _where(node: nodes.Node | None, path: str, name: str) -> str:
-    """The field path of `name` in the object at `path` (`[name]` for a map entry)."""
-    if node is None or node.additional is None or name in node.properties:
-        return fielderrors.child(path, name)
-    return fielderrors.key(path, name)
+def _kept(value: list[Any], path: str, removed: list[str], copying: bool, default: bool) -> Any:
+    """An array whose node preserves unknown fields and has no items schema: kept whole."""
+    return _copy(value) if copying else value
+
+
+def _strip(value: Any, path: str, removed: list[str], copying: bool, default: bool) -> Any:
+    """A value without a schema (items of an array that has none): every object field is unknown."""
+    if isinstance(value, dict):
+        prefix = f"{path}." if path else ""
+        removed.extend(prefix + name for name in value)
+        if copying:
+            return {}
+        value.clear()
+        return value
+    kept = [_strip(item, f"{path}[{position}]", removed, copying, default) if isinstance(item, (dict, list))
+            else item for position, item in enumerate(value)]
+    return kept if copying else value
+
+
+def _resource_field(name: str, item: Any, path: str, removed: list[str], copying: bool) -> Any:
+    """`apiVersion` and `kind` kept as they are, `metadata` reduced to the ObjectMeta fields."""
+    if name != "metadata" or not isinstance(item, dict):
+        return _copy(item) if copying else item
+    removed.extend(fielderrors.child(path, key) for key in item if key not in OBJECT_META_FIELDS)
+    if copying:
+        return {key: _copy(field) for key, field in item.items() if key in OBJECT_META_FIELDS}
+    for key in [key for key in item if key not in OBJECT_META_FIELDS]:
+        del item[key]
+    return item
+
+
+def _defaults(node: nodes.Node, out: dict[str, Any], resource: bool) -> None:
+    """This object's defaults, then those inside what the walk did not default: fresh defaults,
+    and the type and object metadata of a resource (kept without their schema)."""
+    for name in defaulting.fill(node, out):
+        defaulting.apply_defaults(node.properties[name], out[name])
+    if resource:
+        for name in (*_TYPE_META, "metadata"):
+            if name in out:
+                defaulting.apply_defaults(node.properties.get(name, node.additional), out[name])
+
+
+def _null_goes(node: nodes.Node, name: str) -> bool:
+    """A null that defaulting removes: its field's schema is not nullable and has no default to
+    replace it (map entries never get one)."""
+    prop = node.properties.get(name)
+    if prop is not None:
+        return not prop.nullable and prop.default is nodes.MISSING
+    return node.additional is not None and not node.additional.nullable
 
 
 def _copy(value: Any) -> Any:

@@ -38,6 +38,7 @@ class CompiledSchema:
     def __init__(self, openapi_v3_schema: dict[str, Any], *, backend: evaluator.Backend | None = None) -> None:
         self._root = nodes.compile_schema(openapi_v3_schema, _LazyEnvironment(backend))
         checking.attach(self._root)
+        pruning.attach(self._root)
 
     def apply_defaults(self, obj: dict[str, Any]) -> None:
         """Apply structural defaults in place (and drop nulls of non-nullable, undefaulted fields)."""
@@ -45,11 +46,11 @@ class CompiledSchema:
 
     def prune(self, obj: dict[str, Any]) -> list[str]:
         """Remove unknown fields in place; return their field paths (`spec.foo`, `metadata.labels`...)."""
-        return pruning.prune(self._root, obj, "", root=True)
+        return pruning.prune(self._root, obj)
 
     def pruned_copy(self, obj: dict[str, Any], *, default: bool) -> tuple[dict[str, Any], list[str]]:
         """`prune` (then `apply_defaults` when `default`) on a copy, in one walk; `obj` is unchanged."""
-        return pruning.pruned_copy(self._root, obj, root=True, default=default)
+        return pruning.pruned_copy(self._root, obj, default=default)
 
     def apply_defaults_and_validate(self, obj: dict[str, Any]) -> list[FieldError]:
         """`apply_defaults(obj)` then `validate(obj)` (create), in one walk."""
