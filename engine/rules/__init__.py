@@ -20,7 +20,8 @@ It knows nothing of JobSet. The public surface (docs/rule-packs.md is the format
 
 Modules: documents (pack/test documents), loading, compiling (with inlining), references
 (names an expression reads), selecting (forEach paths), batching (read-only forEach as one
-comprehension), evaluating, batches (many requests sharing inputs), patching, decisions,
-registry, problems, linting, testing.
+comprehension), wholepack (a read-only pack as one program), evaluating, effects (what a
+firing validate or decision rule yields), batches (many requests sharing inputs), patching,
+decisions, registry, problems, linting, testing.
 Must not import: `kube`, `webhook`, `planner`, `model`, `localcluster`.
 """

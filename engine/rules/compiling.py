@@ -1,7 +1,6 @@
 """Pack -> CompiledPack: every CEL expression and forEach path compiled once per pack version.
 
-Owns: `CompiledPack`, `CompiledRule`, `CompiledOperation`, `compile_pack` and
-`parse_pointer`. Compiles `when`, `assert`, `assertions`, `fieldExpression`,
+Owns: `CompiledPack`, `CompiledRule`, `CompiledOperation` and `compile_pack`. Compiles `when`, `assert`, `assertions`, `fieldExpression`,
 `messageExpression`, `pathExpression`, `valueExpression`, action params and pack variables;
 checks result types where the backend knows them; undeclared names (`references`) and static
 limits are reported. A pack with any error is rejected whole, each error placed at the
@@ -30,7 +29,7 @@ import re
 from typing import Any
 
 from engine.cel import evaluator
-from engine.rules import batching, documents, problems, references, selecting, wholepack
+from engine.rules import batching, documents, patching, problems, references, selecting, wholepack
 from engine.sources import yaml as sources_yaml
 
 _CEL_PREFIX = re.compile(r"^(ERROR: )?<input>:\d+:\d+: ")
@@ -75,6 +74,7 @@ class CompiledRule:
     subject_paths: tuple[tuple[str, ...], ...] | None = None
     item_view: references.View | None = None  # patch batches: what `when` reads of `item`
     layout: batching.Layout | None = None  # patch batches: what an element holds
+    computed: bool = False  # a patch operation has an expression (it needs an activation)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -179,6 +179,7 @@ class _Compiler:
             patch=tuple(self.operation(names, rule, index, operation)
                         for index, operation in enumerate(rule.patch)),
             action_params=self.action_params(names, rule),
+            computed=any(o.path_expression is not None or o.value_expression is not None for o in rule.patch),
             reads=frozenset(name for source in rule_sources(rule) for name in references.names_read(source)
                             if name in self.names)
             | ({self.pack.subject} if rule.for_each is not None else set()),  # item is part of the subject
@@ -198,7 +199,7 @@ class _Compiler:
         where = rule.where + ("patch", index)
         tokens = None
         if operation.path is not None:
-            tokens = parse_pointer(operation.path)
+            tokens = patching.parse_pointer(operation.path)
         return CompiledOperation(
             op=operation.op,
             tokens=tokens,
@@ -397,15 +398,6 @@ def _inline_rule(rule: CompiledRule, definitions: dict[str, str], environment: e
                             for name, p in rule.action_params),
         reads=frozenset(name for source in sources for name in references.names_read(source) if name in names),
     )
-
-
-def parse_pointer(pointer: str) -> tuple[str, ...]:
-    """RFC 6901 JSON Pointer -> its unescaped reference tokens ('' is the root)."""
-    if pointer == "":
-        return ()
-    if not pointer.startswith("/"):
-        raise ValueError(f"JSON pointer {pointer!r} must be empty or start with '/'")
-    return tuple(token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/"))
 
 
 def rule_sources(rule: documents.Rule) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import typing
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,9 +39,8 @@ class FieldError:
         return {"field": self.field, "message": self.message, "reason": self.reason}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Operation:
-    """One absolute RFC 6902 operation (add, replace or remove)."""
+class Operation(typing.NamedTuple):
+    """One absolute RFC 6902 operation (add, replace or remove); a named tuple, cheap to make."""
 
     op: str
     path: str
@@ -67,9 +67,9 @@ class Action:
         return {"type": self.type, "params": self.params, "origin": self.origin}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class TraceEntry:
-    """One rule on one element (`path` is '' for the subject root)."""
+class TraceEntry(typing.NamedTuple):
+    """One rule on one element (`path` is '' for the subject root); a named tuple, so that
+    the hundreds an evaluation records cost little to make."""
 
     origin: str
     outcome: Outcome
@@ -124,7 +124,7 @@ class Result:
             "operations": [dict(o.to_json(), origin=o.origin) for o in self.operations],
             "errors": [dict(e.to_json(), origin=e.origin) for e in self.errors],
             "actions": [a.to_json() for a in self.actions],
-            "trace": [dataclasses.asdict(t) for t in self.trace],
+            "trace": [t._asdict() for t in self.trace],
         }
 
 

@@ -4,10 +4,13 @@
 Owns: the evaluation semantics of docs/rule-packs.md §2: inputs bound (absent ones to null),
 bound variables once per evaluation (by dependency level; the others were inlined at
 compile time), rules in order, forEach matches in document order (batched in read-only
-phases, see `batching`), `when`, then the phase's effect (patch, assert/assertions,
-action), allMatch/firstMatch, failurePolicy for runtime errors, and a wall-clock budget
-checked between rules and between forEach elements. The subject is copied once per
-evaluation, only when patched; activations are reused while nothing they read changed.
+phases, see `batching`), `when`, then the phase's effect (patch here, assert/assertions and
+action in `effects`), allMatch/firstMatch, failurePolicy for runtime errors, and a
+wall-clock budget checked between rules and between forEach elements. A read-only pack
+with a whole program (`wholepack`) is evaluated by it first; only firing elements are then
+evaluated on their own, and if the program fails, the pack is evaluated rule by rule. The
+subject is copied once per evaluation, only when patched; activations are reused while
+nothing they read changed.
 An evaluation may be given the values of some variables (`known`) instead of evaluating them.
 Called by: `engine.rules.registry` (`evaluate_phase`), `engine.rules.testing`, the webhook,
 lint and the planner (through the registry).
@@ -21,11 +24,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.cel import evaluator
-from engine.rules import batching, compiling, decisions, patching, references, selecting
+from engine.rules import batching, compiling, decisions, effects, patching, references, selecting
 
 Outcome = decisions.Outcome
 _BATCH_KINDS = frozenset(int(kind) for kind in batching.Batch)
 _HELD = {True: "assertion held", False: "no assertion failed"}
+_FIRES = int(batching.Batch.FIRES)
+_WHEN_FALSE = "when was false"
 
 
 class MissingInputError(ValueError):
@@ -34,10 +39,6 @@ class MissingInputError(ValueError):
 
 class _Stop(Exception):
     """The budget ran out: stop the whole evaluation."""
-
-
-class _RuleError(Exception):
-    """A runtime error inside one rule on one element (CEL or patch)."""
 
 
 def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any], *,
@@ -79,7 +80,7 @@ class Evaluation:
         self.unevaluated = {name for name, _, _ in compiled.variables}
         self.known = known or Known()  # values of variables to reuse instead of evaluating them
         self.evaluated = Known()  # every variable bound so far, for `batches.Batch`
-        self.patch_log: list[tuple[int, tuple[str, ...]]] = []  # (clock, path) of each operation
+        self.patch_log: list[tuple[int, tuple[str | int, ...]]] = []  # (clock, path) of each operation
         self.operations: list[decisions.Operation] = []
         self.errors: list[decisions.FieldError] = []
         self.actions: list[decisions.Action] = []
@@ -245,6 +246,11 @@ class Evaluation:
 
     def _kinds(self, rule: compiling.CompiledRule, matches: list[selecting.Match], kinds: list[int]) -> bool:
         """Trace the elements a batch skipped or found held; evaluate those that fire."""
+        if _FIRES not in kinds:  # the common case, in one pass
+            origin, ref, held = rule.origin, rule.rule.ref, _HELD[rule.assertions is None]
+            self.trace += [decisions.TraceEntry(origin, Outcome.SKIPPED, match.text, held if kind else _WHEN_FALSE, ref)
+                           for match, kind in zip(matches, kinds)]
+            return False
         fired = False
         for position, (match, kind) in enumerate(zip(matches, kinds)):
             if kind == batching.Batch.FIRES:
@@ -279,11 +285,8 @@ class Evaluation:
         self._ensure(reads)
         key = (id(environment), match.text if match is not None else None)
         cached = self.activations.get(key)
-        if cached is not None:
-            activation, made = cached
-            changed = [name for name in reads if self.changed.get(name, 0) >= made]
-            if not changed or (changed == [self.pack.subject] and self._untouched(subject_paths, made)):
-                return activation
+        if cached is not None and self._same(reads, subject_paths, cached[1]):
+            return cached[0]
         bindings = self.bindings
         if match is not None:
             bindings = dict(bindings, item=match.value, index=match.index,
@@ -296,26 +299,36 @@ class Evaluation:
         self.activations[key] = (activation, self.clock)
         return activation
 
+    def _same(self, reads: frozenset[str], subject_paths: tuple[tuple[str, ...], ...] | None, since: int) -> bool:
+        """Whether what an expression reading `reads` (and of the subject `subject_paths`) sees
+        is as it was at clock `since`."""
+        changed = [name for name in reads if self.changed.get(name, 0) >= since]
+        return not changed or (changed == [self.pack.subject] and self._untouched(subject_paths, since))
+
     def _untouched(self, paths: tuple[tuple[str, ...], ...] | None, since: int) -> bool:
         """No patch after `since` touched (or contains) any of `paths`."""
         if paths is None:
             return False
-        return not any(path[:len(patched)] == patched[:len(path)]
-                       for stamp, patched in reversed(self.patch_log) if stamp > since for path in paths)
+        for stamp, patched in reversed(self.patch_log):
+            if stamp <= since:
+                break
+            if any(path[:len(patched)] == patched[:len(path)] for path in paths):
+                return False
+        return True
 
     def _element(self, rule: compiling.CompiledRule, match: selecting.Match | None, *, when_held: bool = False) -> bool:
         """One rule on one element; `when_held`: a batch found its `when` true already."""
         path = match.text if match is not None else ""
         try:
             activation = None
-            if not when_held or any(o.path_program is not None or o.value_program is not None for o in rule.patch):
+            if not when_held or rule.computed:
                 activation = self._activation(rule.environment, match, rule.reads, rule.subject_paths)
-            if not when_held and rule.when is not None and not _bool(rule.when, activation, "when"):
+            if not when_held and rule.when is not None and not effects.boolean(rule.when, activation, "when"):
                 self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, "when was false",
                                                        rule.rule.ref))
                 return False
             outcome, detail = self._effect(rule, match, activation)
-        except _RuleError as error:
+        except effects.RuleError as error:
             self._runtime_error(rule.origin, path, str(error), rule.rule.ref)
             return False
         self.trace.append(decisions.TraceEntry(rule.origin, outcome, path, detail, rule.rule.ref))
@@ -332,8 +345,13 @@ class Evaluation:
             return self._patch(rule, match, activation)
         assert activation is not None
         if rule.rule.action is not None:
-            return self._action(rule, activation)
-        return self._assert(rule, match, activation)
+            action = effects.action(rule, activation)
+            self.actions.append(action)
+            return Outcome.APPLIED, action.type
+        outcome, detail, errors = effects.asserted(self.pack.name, rule, match.text if match is not None else "",
+                                                   activation)
+        self.errors += errors
+        return outcome, detail
 
     def _patch(self, rule: compiling.CompiledRule, match: selecting.Match | None,
                activation: evaluator.Activation | None) -> tuple[Outcome, str]:
@@ -345,15 +363,16 @@ class Evaluation:
             tokens = operation.tokens
             if operation.path_program is not None:
                 assert activation is not None
-                tokens = _pointer(_evaluate(operation.path_program, activation, "pathExpression"))
+                tokens = effects.pointer(effects.value(operation.path_program, activation, "pathExpression"))
             value = operation.value
             if operation.value_program is not None:  # a fresh value: handed over as it is
                 assert activation is not None
-                value = _evaluate(operation.value_program, activation, "valueExpression")
+                value = effects.value(operation.value_program, activation, "valueExpression")
             elif isinstance(value, (dict, list)):  # the pack's literal: the subject gets a copy
                 value = patching.copy_json(value)
             planned.append((operation.op, base + tuple(tokens or ()), value))
         done: list[decisions.Operation] = []
+        start = len(self.working.touched)
         try:
             for op, tokens, value in planned:
                 if op == "remove":
@@ -361,107 +380,16 @@ class Evaluation:
                 else:
                     done += getattr(self.working, op)(tokens, value, rule.origin)
         except patching.PatchError as error:
-            raise _RuleError(f"patch: {error}") from None
+            raise effects.RuleError(f"patch: {error}") from None
         finally:
-            self._patched(done)
+            self._patched(done, start)
         return Outcome.APPLIED, f"{len(done)} operation(s)" if done else "nothing to change"
 
-    def _patched(self, done: list[decisions.Operation]) -> None:
-        if not done:
-            return
+    def _patched(self, done: list[decisions.Operation], start: int) -> None:
+        """Record `done`; whatever changed since the `start`-th touched path is stale for activations."""
         assert self.working is not None
+        if len(self.working.touched) == start:
+            return
         self.operations += done
         self._bind(self.pack.subject, self.working.root)
-        self.patch_log += [(self.clock, compiling.parse_pointer(operation.path)) for operation in done]
-
-    def _action(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
-        params = {name: _evaluate(program, activation, f"action.params.{name}")
-                  for name, program in rule.action_params}
-        return self._record_action(rule, params)
-
-    def _record_action(self, rule: compiling.CompiledRule, params: dict[str, Any]) -> tuple[Outcome, str]:
-        call = rule.rule.action
-        assert call is not None
-        self.actions.append(decisions.Action(call.type, params, rule.origin))
-        return Outcome.APPLIED, call.type
-
-    def _assert(self, rule: compiling.CompiledRule, match: selecting.Match | None,
-                activation: evaluator.Activation) -> tuple[Outcome, str]:
-        if rule.assertions is not None:
-            return self._assertions(rule, activation)
-        assert rule.assert_ is not None
-        if _bool(rule.assert_, activation, "assert"):
-            return Outcome.SKIPPED, "assertion held"
-        field = None
-        if rule.field_expression is not None:
-            field = _string(rule.field_expression, activation, "fieldExpression")
-        message = None
-        if rule.message_expression is not None:
-            message = _string(rule.message_expression, activation, "messageExpression")
-        return self._record_failure(rule, match, field, message)
-
-    def _record_failure(self, rule: compiling.CompiledRule, match: selecting.Match | None,
-                        field: str | None, message: str | None) -> tuple[Outcome, str]:
-        """The error of a failed assert: messageExpression, then message, then the rule (§2.6)."""
-        if field is None:
-            field = _join(match.text if match is not None else "", rule.rule.field)
-        if message is None or not message.strip():
-            message = rule.rule.message or f"failed rule {self.pack.name}/{rule.rule.name}"
-        self.errors.append(decisions.FieldError(field, message, rule.rule.reason, rule.origin))
-        return Outcome.FAILED, field
-
-    def _assertions(self, rule: compiling.CompiledRule, activation: evaluator.Activation) -> tuple[Outcome, str]:
-        assert rule.assertions is not None
-        found = _evaluate(rule.assertions, activation, "assertions")
-        if not _assertion_list(found):
-            raise _RuleError("assertions must return a list of {field, message, reason?} maps")
-        return self._record_assertions(rule, found)
-
-    def _record_assertions(self, rule: compiling.CompiledRule, found: list[dict[str, Any]]) -> tuple[Outcome, str]:
-        for item in found:
-            message = str(item.get("message") or f"failed rule {self.pack.name}/{rule.rule.name}")
-            reason = str(item.get("reason") or rule.rule.reason)
-            self.errors.append(decisions.FieldError(str(item["field"]), message, reason, rule.origin))
-        if not found:
-            return Outcome.SKIPPED, "no assertion failed"
-        return Outcome.FAILED, f"{len(found)} error(s)"
-
-
-def _assertion_list(found: Any) -> bool:
-    return isinstance(found, list) and all(isinstance(f, dict) and "field" in f for f in found)
-
-
-def _evaluate(program: evaluator.Program, activation: evaluator.Activation, what: str) -> Any:
-    try:
-        return program.evaluate(activation)
-    except evaluator.CelEvaluationError as error:
-        raise _RuleError(f"{what}: {error.message}") from None
-
-
-def _bool(program: evaluator.Program, activation: evaluator.Activation, what: str) -> bool:
-    value = _evaluate(program, activation, what)
-    if not isinstance(value, bool):
-        raise _RuleError(f"{what}: expected bool, got {type(value).__name__}")
-    return value
-
-
-def _string(program: evaluator.Program, activation: evaluator.Activation, what: str) -> str:
-    value = _evaluate(program, activation, what)
-    if not isinstance(value, str):
-        raise _RuleError(f"{what}: expected string, got {type(value).__name__}")
-    return value
-
-
-def _pointer(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, str) or (value and not value.startswith("/")):
-        raise _RuleError(f"pathExpression: {value!r} is not a JSON pointer")
-    return compiling.parse_pointer(value)
-
-
-def _join(base: str, field: str) -> str:
-    if not field:
-        return base
-    if not base or field.startswith("["):
-        return base + field
-    return f"{base}.{field}"
-
+        self.patch_log += [(self.clock, tokens) for tokens in self.working.touched[start:]]

@@ -1,19 +1,22 @@
 """Applying patch operations to the working subject and recording them as absolute RFC 6902.
 
 Owns: `Working` (the subject being patched in one evaluation, copied once on creation),
-its `add`/`replace`/`remove`/`merge` (docs/rule-packs.md §2.5), `PatchError`, `pointer` and
-`copy_json`. Each method returns the absolute operations it performed, parents it created
-first, each tagged with its origin. `Working` takes ownership of the values it is given
+its `add`/`replace`/`remove`/`merge` (docs/rule-packs.md §2.5), `PatchError`, `pointer`,
+`parse_pointer` and `copy_json`. Each method returns the absolute operations it performed,
+parents it created first, each tagged with its origin, and logs the tokens of each in
+`touched` (what activations made before it may no longer show). `Working` takes ownership of the values it is given
 (it inserts them as they are; callers pass copies of data they keep) and records the same
 value in its operations: copy on write keeps the record intact, since a later operation
 that goes through an inserted value first replaces it, in the subject, by a copy. So the
 patched subject and the operations' values may share structure: copy before mutating either.
-Called by: `engine.rules.evaluating`.
+Called by: `engine.rules.evaluating`, `engine.rules.effects`, `engine.rules.compiling`.
 Must not import: anything in `engine` but `engine.rules.decisions`.
 """
 
 from __future__ import annotations
 
+import functools
+import marshal
 from typing import Any
 
 from engine.rules import decisions
@@ -24,17 +27,45 @@ class PatchError(Exception):
 
 
 def copy_json(value: Any) -> Any:
-    """Deep copy of JSON-like data (faster than copy.deepcopy)."""
+    """Deep copy of JSON-like data: dicts and lists are copied, anything else is shared.
+
+    A marshal round trip (format 2, which never shares a copied value between two places)
+    copies plain JSON data at C speed; what marshal refuses (subclasses, other objects, very
+    deep data) is copied by `_copy`.
+    """
+    if not isinstance(value, (dict, list)):
+        return value
+    try:
+        return marshal.loads(marshal.dumps(value, 2))
+    except ValueError:
+        return _copy(value)
+
+
+def _copy(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: copy_json(item) for key, item in value.items()}
+        return {key: _copy(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [copy_json(item) for item in value]
+        return [_copy(item) for item in value]
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def parse_pointer(text: str) -> tuple[str, ...]:
+    """RFC 6901 JSON Pointer -> its unescaped reference tokens ('' is the root)."""
+    if text == "":
+        return ()
+    if not text.startswith("/"):
+        raise ValueError(f"JSON pointer {text!r} must be empty or start with '/'")
+    return tuple(token.replace("~1", "/").replace("~0", "~") for token in text[1:].split("/"))
+
+
+@functools.lru_cache(maxsize=8192)
 def pointer(tokens: tuple[str | int, ...]) -> str:
-    """Tokens -> RFC 6901 pointer ('' for the root)."""
-    return "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in tokens)
+    """Tokens -> RFC 6901 pointer ('' for the root); the same paths recur from request to request."""
+    text = [str(token) for token in tokens]
+    if any("~" in token or "/" in token for token in text):
+        text = [token.replace("~", "~0").replace("/", "~1") for token in text]
+    return "/" + "/".join(text) if text else ""
 
 
 class Working:
@@ -43,11 +74,13 @@ class Working:
     def __init__(self, subject: Any) -> None:
         self.root = copy_json(subject)
         self._recorded: set[int] = set()  # ids of containers an operation also holds
+        self.touched: list[tuple[str | int, ...]] = []  # the tokens of every operation, in order
 
     def _record(self, op: str, tokens: tuple[str | int, ...], value: Any, origin: str) -> decisions.Operation:
         """The operation that inserted `value`, which then stays as it is (copy on write)."""
         if isinstance(value, (dict, list)):
             self._recorded.add(id(value))
+        self.touched.append(tokens)
         return decisions.Operation(op, pointer(tokens), value, origin)
 
     def _owned(self, node: Any) -> Any:
@@ -103,6 +136,7 @@ class Working:
             del parent[int(key)]
         else:
             return []
+        self.touched.append(tokens)
         return [decisions.Operation("remove", pointer(tokens), None, origin)]
 
     def merge(self, tokens: tuple[str | int, ...], value: Any, origin: str) -> list[decisions.Operation]:
@@ -138,20 +172,28 @@ class Working:
     def _parent(self, tokens: tuple[str | int, ...], *, create: list[decisions.Operation] | None = None,
                 origin: str = "") -> Any:
         """The container holding the last token; creates missing objects when `create` is given."""
-        node = self.root = self._owned(self.root)
+        recorded = self._recorded
+        node = self.root = self._owned(self.root) if recorded else self.root
         for depth, token in enumerate(tokens[:-1]):
             if isinstance(node, dict):
-                if str(token) not in node or node[str(token)] is None:
+                key = str(token)
+                child = node.get(key)
+                if child is None:
                     if create is None:
                         raise PatchError(f"{pointer(tokens[:depth + 1])} does not exist")
-                    node[str(token)] = {}
+                    child = node[key] = {}
+                    self.touched.append(tokens[:depth + 1])
                     create.append(decisions.Operation("add", pointer(tokens[:depth + 1]), {}, origin))
-                node[str(token)] = node = self._owned(node[str(token)])
+                elif recorded and id(child) in recorded:
+                    child = node[key] = self._owned(child)
             elif isinstance(node, list):
                 position = _list_index(node, token, tokens, insert=False)
-                node[position] = node = self._owned(node[position])
+                child = node[position]
+                if recorded and id(child) in recorded:
+                    child = node[position] = self._owned(child)
             else:
                 raise PatchError(f"{pointer(tokens[:depth + 1])} is inside a value that is not an object or a list")
+            node = child
         return node
 
 

@@ -10,8 +10,7 @@ Must not import: anything in `engine` but `engine.sources`.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
+import typing
 from typing import Any
 
 import jsonpath_ng
@@ -26,8 +25,7 @@ class SelectorError(Exception):
     """A forEach expression that jsonpath-ng cannot parse."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Match:
+class Match(typing.NamedTuple):
     """One element found by a selector."""
 
     value: Any
@@ -64,7 +62,7 @@ class Selector:
     def select(self, subject: Any) -> list[Match]:
         """Every match in document order."""
         if self._steps is not None:
-            found = list(_walk(subject, self._steps, (), ()))
+            found = _walk(subject, self._steps)
         else:
             found = [(datum.value, _path_of(datum.full_path)) for datum in self._expression.find(subject)]
             found = [(value, path, tuple(p for p in path if isinstance(p, int))) for value, path in found]
@@ -93,25 +91,32 @@ def _simple_steps_leaf(node: Any) -> Any:
     return None
 
 
-def _walk(value: Any, steps: tuple[Any, ...], path: sources_yaml.FieldPath,
-          indexes: tuple[int, ...]) -> Iterator[tuple[Any, sources_yaml.FieldPath, tuple[int, ...]]]:
-    if not steps:
-        yield value, path, indexes
-        return
-    step, rest = steps[0], steps[1:]
-    if step is _ALL:
-        if isinstance(value, list):
-            for position, item in enumerate(value):
-                yield from _walk(item, rest, path + (position,), indexes + (position,))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                yield from _walk(item, rest, path + (key,), indexes)
-    elif isinstance(step, int):
-        if isinstance(value, list) and -len(value) <= step < len(value):
-            position = step % len(value)
-            yield from _walk(value[position], rest, path + (position,), indexes + (position,))
-    elif isinstance(value, dict) and step in value:
-        yield from _walk(value[step], rest, path + (step,), indexes)
+def _walk(subject: Any, steps: tuple[Any, ...]) -> list[tuple[Any, sources_yaml.FieldPath, tuple[int, ...]]]:
+    """(value, path, list indexes) of every match, one step at a time (in document order)."""
+    found: list[tuple[Any, tuple[Any, ...], tuple[int, ...]]] = [(subject, (), ())]  # keys: the variable steps'
+    for step in steps:
+        following = []
+        for value, keys, indexes in found:
+            if step is _ALL:
+                if isinstance(value, list):
+                    following += [(item, keys + (position,), indexes + (position,))
+                                  for position, item in enumerate(value)]
+                elif isinstance(value, dict):
+                    following += [(item, keys + (key,), indexes) for key, item in value.items()]
+            elif isinstance(step, int):
+                if isinstance(value, list) and -len(value) <= step < len(value):
+                    position = step % len(value)
+                    following.append((value[position], keys + (position,), indexes + (position,)))
+            elif isinstance(value, dict) and step in value:
+                following.append((value[step], keys, indexes))
+        found = following
+    return [(value, _path(steps, keys), indexes) for value, keys, indexes in found]
+
+
+def _path(steps: tuple[Any, ...], keys: tuple[Any, ...]) -> sources_yaml.FieldPath:
+    """The field path of a match: the fields of `steps`, with `keys` where a step has none."""
+    own = iter(keys)
+    return tuple(step if isinstance(step, str) else next(own) for step in steps)
 
 
 def _path_of(full_path: Any) -> sources_yaml.FieldPath:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.rules import compiling
+from engine.rules import compiling, patching
 from rules_fixtures import backend, compiled, problems_of, write_pack  # noqa: F401  (pytest fixtures)
 
 ProblemsOf = Callable[[str, str], list[str]]
@@ -140,4 +140,4 @@ rules:
     ("", ()), ("/a/b", ("a", "b")), ("/a~1b/~0c", ("a/b", "~c")), ("/", ("",)),
 ])
 def test_parse_pointer(pointer: str, tokens: tuple[str, ...]) -> None:
-    assert compiling.parse_pointer(pointer) == tokens
+    assert patching.parse_pointer(pointer) == tokens

@@ -62,3 +62,17 @@ def test_project_leaves_what_is_not_a_map_as_it_is_4_1() -> None:
     assert view is not None
     assert references.project({"spec": None}, view) == {"spec": None}
     assert references.project({"spec": [1]}, view) == {"spec": [1]}
+
+
+@pytest.mark.parametrize(("source", "operands"), [
+    ("a && b.c && f(x, y && z)", ["a", "b.c", "f(x, y && z)"]),
+    ("!a && (b || c)", ["!a", "(b || c)"]),
+    ("a && b || c", ["a && b || c"]),  # || binds looser: no split
+    ("a ? b && c : d", ["a ? b && c : d"]),
+    ("a && '&& ||' == s", ["a", "'&& ||' == s"]),  # strings are not looked into
+    ("a && {'k': v}.k", ["a", "{'k': v}.k"]),
+    ("a // x && y\n && b", ["a // x && y\n && b"]),  # a comment could hide an operator
+    ("single", ["single"]),
+])
+def test_conjuncts_split_only_a_top_level_and_chain(source: str, operands: list[str]) -> None:
+    assert references.conjuncts(source) == operands

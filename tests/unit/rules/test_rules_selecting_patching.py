@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.rules import patching, selecting
+from engine.rules import batching, patching, selecting
 
 DATA = {"spec": {"items": [{"name": "a", "deps": [{"name": "x"}, {"name": "y"}]}, {"name": "b"}], "map": {"k": 1}}}
 
@@ -106,3 +106,46 @@ def test_merge_follows_rfc_7386() -> None:
 def test_pointer_escapes_tokens() -> None:
     assert patching.pointer(("a/b", "~c", 0)) == "/a~1b/~0c/0"
     assert patching.pointer(()) == ""
+
+
+def test_copy_json_copies_every_container_and_never_shares_one_between_two_places_2_5() -> None:
+    shared = [1, {"deep": True}]
+    original = {"a": shared, "b": shared, "c": (1, 2), "n": None, "f": 1.5, "big": 2 ** 70}
+    copied = patching.copy_json(original)
+    assert copied == original and copied["a"] is not shared and copied["a"] is not copied["b"]
+    copied["a"][1]["deep"] = False
+    assert shared[1]["deep"] is True and copied["b"][1]["deep"] is True
+
+
+def test_copy_json_copies_what_marshal_refuses() -> None:
+    class Tagged(dict):  # type: ignore[type-arg]
+        pass
+
+    original = {"x": Tagged(k=[1])}
+    copied = patching.copy_json(original)
+    assert copied == original and copied["x"]["k"] is not original["x"]["k"]
+
+
+def test_working_logs_the_tokens_of_every_operation_parents_first_2_5() -> None:
+    working = patching.Working({"spec": {}})
+    operations = working.add(("spec", "network", "subdomain"), "s", "p/r")
+    operations += working.remove(("spec", "missing"), "p/r")  # nothing to remove: nothing logged
+    operations += working.replace(("spec", "network", "subdomain"), "t", "p/r")
+    assert working.touched == [("spec", "network"), ("spec", "network", "subdomain"), ("spec", "network", "subdomain")]
+    assert [o.path for o in operations] == ["/spec/network", "/spec/network/subdomain", "/spec/network/subdomain"]
+
+
+@pytest.mark.parametrize(("tokens", "text"), [((), ""), (("a", 0, "b"), "/a/0/b"), (("a/b", "c~d"), "/a~1b/c~0d")])
+def test_pointer_escapes_only_what_needs_it(tokens: tuple[Any, ...], text: str) -> None:
+    assert patching.pointer(tokens) == text
+    assert patching.parse_pointer(text) == tuple(str(t) for t in tokens)
+
+
+def test_a_batch_element_holds_only_the_match_keys_and_the_facts_read_2_3() -> None:
+    selector = selecting.Selector("$.spec.items[*].deps[*]")
+    layout = batching.layout(selector, ["item.name == path", "index > 0"])
+    match = selector.select(DATA)[1]
+    assert layout.element(match) == [0, 1, 1, "spec.items[0].deps[1]"]
+    assert layout.names("object") == {"item": "object['spec']['items'][jsrElement[0]]['deps'][jsrElement[1]]",
+                                      "index": "jsrElement[2]", "path": "jsrElement[3]"}
+    assert batching.layout(selector, ["item.name"], simple=False).element(match) == [{"name": "y"}]
