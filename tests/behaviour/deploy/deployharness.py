@@ -1,7 +1,7 @@
 """Tools of the deploy tests: the kustomize rendering, kubectl on the embedded control plane,
 stand-in types for kinds it does not serve, a recording proxy, and RBAC rule matching.
 
-The embedded API server serves neither `rbac.authorization.k8s.io`, `apps` nor `policy`; `serve_missing_kinds`
+The embedded API server serves neither `apps` nor `policy`; `serve_missing_kinds`
 registers each kind of the manifests that discovery lacks as a schemaless CRD, so kubectl can
 apply the whole installation. Those objects' real schemas are checked by kubernetes-validate.
 """
@@ -46,6 +46,11 @@ def find(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict
     found = [d for d in docs if d["kind"] == kind and name in (None, d["metadata"]["name"])]
     assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
     return found[0]
+
+
+def manager_role(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The controller's own Role or ClusterRole (not the metrics reader it ships for scrapers)."""
+    return find(docs, kind, "jobset-manager-role" if kind == "ClusterRole" else None)
 
 
 class Kubectl:

@@ -3,8 +3,8 @@
 `jobset controller` starts with the Deployment's own arguments and the shipped Configuration
 (ports moved to free loopback ones), against the embedded control plane with the simulated
 cluster, through a proxy that records every request. It runs JobSets that make it create,
-restart, delete, write statuses and events, place Pods exclusively, take the lease and inject
-the webhook CA bundle.
+restart, delete, write statuses and events, place Pods exclusively, take the lease, inject
+the webhook CA bundle and review the token of a metrics scrape.
 Each recorded request must be granted by the ClusterRole, or by the Role inside its namespace.
 """
 
@@ -15,6 +15,7 @@ import json
 import pathlib
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -115,16 +116,29 @@ def deployment_args(docs: list[dict[str, Any]], config_path: pathlib.Path) -> li
     return [sys.executable, "-m", "engine.cli.main", "controller", *args]
 
 
-def local_configuration(docs: list[dict[str, Any]], tmp: pathlib.Path) -> tuple[dict[str, Any], int, int]:
-    """The shipped Configuration with its servers on free loopback ports; (config, webhook port, health port)."""
+def local_configuration(docs: list[dict[str, Any]], tmp: pathlib.Path) -> tuple[dict[str, Any], int, int, int]:
+    """The shipped Configuration with its servers on free loopback ports; (config, webhook, health, metrics port)."""
     config_map = harness.find(docs, "ConfigMap", "jobset-manager-config")
     config = yaml.safe_load(next(iter(config_map["data"].values())))
-    webhook_port, health_port = free_port(), free_port()
+    webhook_port, health_port, metrics_port = free_port(), free_port(), free_port()
     config["webhook"] = {**config.get("webhook", {}), "port": webhook_port, "certDir": str(tmp / "webhook-certs")}
     config["health"] = {**config.get("health", {}), "healthProbeBindAddress": f"127.0.0.1:{health_port}"}
-    config["metrics"] = {**config.get("metrics", {}), "bindAddress": f"127.0.0.1:{free_port()}"}
+    config["metrics"] = {**config.get("metrics", {}), "bindAddress": f"127.0.0.1:{metrics_port}"}
     config["featureGates"] = {"InPlaceRestart": True}  # its Pod watch must be covered too
-    return config, webhook_port, health_port
+    return config, webhook_port, health_port, metrics_port
+
+
+def scrape(port: int, token: str | None) -> int:
+    """The status of one HTTPS scrape of the metrics port (self-signed: not verified)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"https://127.0.0.1:{port}/metrics", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def finished(kubectl: harness.Kubectl) -> bool:
@@ -150,7 +164,7 @@ def run(docs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) ->
         kubectl("apply", "--server-side", "-k", str(harness.DEPLOY))
         cluster.call(proxy.start())
         controller_kubeconfig = server.write_kubeconfig(tmp / "controller.kubeconfig", proxy.url)
-        config, webhook_port, health_port = local_configuration(docs, tmp)
+        config, webhook_port, health_port, metrics_port = local_configuration(docs, tmp)
         config_path = tmp / "controller_manager_config.yaml"
         config_path.write_text(yaml.safe_dump(config))
         cluster.route_service(harness.NAMESPACE, config["internalCertManagement"]["webhookServiceName"], 443,
@@ -169,11 +183,12 @@ def run(docs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) ->
         eventually(lambda: finished(kubectl), "the JobSets to finish", timeout=90,
                    state=lambda: kubectl("get", "jobsets,jobs,pods", "-n", "default", "-o", "wide").stdout)
         probes = {path: http_ok(f"{health}/{path}") for path in ("healthz", "readyz")}
+        scrapes = {"no token": scrape(metrics_port, None), "admin": scrape(metrics_port, cluster.admin_token)}
         jobsets = json.loads(kubectl("get", "jobsets", "-n", "default", "-o", "json").stdout)["items"]
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=45)
         stderr.seek(0)
-        yield {"requests": list(proxy.requests), "code": code, "log": stderr.read(), "probes": probes,
+        yield {"requests": list(proxy.requests), "code": code, "log": stderr.read(), "probes": probes, "scrapes": scrapes,
                "jobsets": {item["metadata"]["name"]: item for item in jobsets}}
     finally:
         if process is not None and process.poll() is None:
@@ -214,7 +229,7 @@ def test_the_scenario_exercised_the_controller(run: dict[str, Any]) -> None:
 
 def test_every_request_is_allowed_by_the_shipped_rbac(run: dict[str, Any], docs: list[dict[str, Any]]) -> None:
     """§14.7: each request is granted by the ClusterRole, or by the Role in the controller's namespace."""
-    cluster_rules = harness.find(docs, "ClusterRole")["rules"]
+    cluster_rules = harness.manager_role(docs, "ClusterRole")["rules"]
     role = harness.find(docs, "Role")
     denied = sorted({a for a in recorded(run)[0] if not harness.allows(cluster_rules, a)
                      and not (a.namespace == role["metadata"]["namespace"] and harness.allows(role["rules"], a))},
@@ -227,11 +242,19 @@ def test_every_granted_permission_is_used_or_justified(run: dict[str, Any], docs
     """Least privilege: a permission the run did not use must name the behaviour that needs it."""
     seen = {(a.group, a.resource, a.verb) for a in recorded(run)[0]}
     granted = {(group, resource, verb)
-               for rules in (harness.find(docs, "ClusterRole")["rules"], harness.find(docs, "Role")["rules"])
+               for rules in (harness.manager_role(docs, "ClusterRole")["rules"], harness.find(docs, "Role")["rules"])
                for rule in rules for group in rule["apiGroups"] for resource in rule["resources"]
                for verb in rule["verbs"]}
     unexplained = sorted(granted - seen - UNEXERCISED.keys())
     assert not unexplained, f"granted, unused and unexplained: {unexplained}"
+
+
+def test_metrics_scrapes_are_reviewed_through_the_api_server(run: dict[str, Any]) -> None:
+    """As upstream: no token is 401; the admin's token passes the TokenReview and SubjectAccessReview."""
+    assert run["scrapes"] == {"no token": 401, "admin": 200}
+    seen = {(a.group, a.resource, a.verb) for a in recorded(run)[0]}
+    assert {("authentication.k8s.io", "tokenreviews", "create"),
+            ("authorization.k8s.io", "subjectaccessreviews", "create")} <= seen
 
 
 def test_the_controller_serves_probes_and_stops_cleanly_on_sigterm(run: dict[str, Any]) -> None:
@@ -265,7 +288,7 @@ def resources_in_code() -> set[tuple[str, str]]:
 def test_every_resource_the_code_names_is_granted(docs: list[dict[str, Any]]) -> None:
     """§14.7, statically: code paths the run above did not reach still name only granted resources."""
     granted = {(group, resource)
-               for rules in (harness.find(docs, "ClusterRole")["rules"], harness.find(docs, "Role")["rules"])
+               for rules in (harness.manager_role(docs, "ClusterRole")["rules"], harness.find(docs, "Role")["rules"])
                for rule in rules for group in rule["apiGroups"] for resource in rule["resources"]}
     named = resources_in_code()
     assert {("batch", "jobs"), ("coordination.k8s.io", "leases")} <= named

@@ -75,7 +75,16 @@ def test_roles_are_bound_to_the_deployments_service_account(docs: list[dict[str,
         binding = harness.find(docs, kind)
         assert binding["subjects"] == [account]
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind,
-                                      "name": harness.find(docs, role_kind)["metadata"]["name"]}
+                                      "name": harness.manager_role(docs, role_kind)["metadata"]["name"]}
+
+
+def test_the_metrics_reader_role_grants_get_on_metrics_only(docs: list[dict[str, Any]]) -> None:
+    """As upstream: the metrics filter needs the reviews; scrapers are bound to the reader role."""
+    assert harness.find(docs, "ClusterRole", "jobset-metrics-reader")["rules"] == [
+        {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    manager = harness.manager_role(docs, "ClusterRole")["rules"]
+    assert {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]} in manager
+    assert {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]} in manager
 
 
 def test_the_deployment_runs_two_hardened_replicas(docs: list[dict[str, Any]]) -> None:
