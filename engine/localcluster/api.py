@@ -315,17 +315,30 @@ class ClusterAPI:
             merged = {k: v for k, v in current.items() if k != "status"}
             if "status" in new:
                 merged["status"] = new["status"]
-            meta = dict(new.get("metadata") or {})
-            meta["ownerReferences"] = current["metadata"].get("ownerReferences")
-            if meta["ownerReferences"] is None:
-                del meta["ownerReferences"]
-            merged["metadata"] = meta
+            merged["metadata"] = _status_write_metadata(rt, current["metadata"], new.get("metadata") or {})
             return merged
         if rt.has_status:
             new = {k: v for k, v in new.items() if k != "status"}
             if "status" in current:
                 new["status"] = current["status"]
         return new
+
+
+def _status_write_metadata(rt: resources.ResourceType, stored: dict[str, Any],
+                           sent: dict[str, Any]) -> dict[str, Any]:
+    """The metadata a status write leaves: a custom resource keeps all of its stored metadata
+    (only managedFields follow the request); a built-in kind takes the request's, except its
+    ownerReferences, as the Kubernetes status strategies do."""
+    if rt.custom:
+        meta = dict(stored)
+        if "managedFields" in sent:
+            meta["managedFields"] = sent["managedFields"]
+        return meta
+    meta = dict(sent)
+    meta.pop("ownerReferences", None)
+    if stored.get("ownerReferences") is not None:
+        meta["ownerReferences"] = stored["ownerReferences"]
+    return meta
 
 
 def _content(obj: dict[str, Any]) -> dict[str, Any]:

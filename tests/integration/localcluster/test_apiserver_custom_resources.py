@@ -91,6 +91,27 @@ def test_status_subresource_splits_writes(api_client) -> None:
     assert written["status"]["restarts"] == 2 and written["metadata"]["generation"] == 1
 
 
+def test_status_write_of_a_custom_resource_keeps_its_stored_metadata(api_client) -> None:
+    """A status write that sends only name and resourceVersion leaves labels, annotations and
+    finalizers as stored (the custom-resource status strategy copies the old object's metadata)."""
+    custom = client.CustomObjectsApi(api_client)
+    body = _jobset("keeps-meta")
+    body["metadata"].update(labels={"kueue.x-k8s.io/queue-name": "q"}, annotations={"team": "ml"},
+                            finalizers=["example.com/hold"])
+    stored = custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, body)
+    written = custom.replace_namespaced_custom_object_status(GROUP, VERSION, "default", PLURAL, "keeps-meta", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "JobSet",
+        "metadata": {"name": "keeps-meta", "namespace": "default",
+                     "resourceVersion": stored["metadata"]["resourceVersion"], "labels": {"other": "x"}},
+        "status": {"restarts": 1}})
+    assert written["status"] == {"restarts": 1}
+    assert written["metadata"]["labels"] == {"kueue.x-k8s.io/queue-name": "q"}
+    assert written["metadata"]["annotations"] == {"team": "ml"}
+    assert written["metadata"]["finalizers"] == ["example.com/hold"]
+    custom.patch_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "keeps-meta",
+                                          {"metadata": {"finalizers": None}})
+
+
 def test_printer_columns_with_filter_and_date(kubectl, api_client) -> None:
     lines = kubectl("get", "jobsets", "split").stdout.splitlines()
     assert lines[0].split() == ["NAME", "TERMINALSTATE", "RESTARTS", "COMPLETED", "SUSPENDED", "AGE"]
