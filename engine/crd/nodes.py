@@ -71,7 +71,7 @@ class Node:
     combines: bool = False  # anyOf, allOf, oneOf or not to check
     plain_type: type | None = None  # the Python type of a scalar with nothing to check but its type
     check: Any = None  # the compiled check of a new value (`engine.crd.checking`)
-    prune: Any = None  # the compiled pruning of a value (`engine.crd.pruning`)
+    prune: Any = None  # the compiled pruning of a value (`engine.crd.pruning.Pruner`)
 
     @property
     def type_name(self) -> str:

@@ -15,7 +15,7 @@ Must not import: anything in `engine` outside `engine.crd`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.crd import defaulting, fielderrors, nodes
 
@@ -30,6 +30,14 @@ _SCALARS = frozenset({str, int, float, bool})
 Prune = Callable[[Any, str, list[str], bool, bool], Any]
 
 
+class Pruner(NamedTuple):
+    """A node's pruning of an object, of an array, and of any value (which dispatches)."""
+
+    object: Prune
+    array: Prune
+    value: Prune
+
+
 def attach(node: nodes.Node, *, root: bool = True) -> None:
     """Compile the pruning of `node` and of every node below it; the root is a resource."""
     for child in (*node.properties.values(), node.additional, node.items):
@@ -41,17 +49,17 @@ def attach(node: nodes.Node, *, root: bool = True) -> None:
 def prune(node: nodes.Node, value: object) -> list[str]:
     """Remove unknown fields from `value` in place; return their paths."""
     removed: list[str] = []
-    node.prune(value, "", removed, False, False)
+    node.prune.value(value, "", removed, False, False)
     return removed
 
 
 def pruned_copy(node: nodes.Node, value: object, *, default: bool) -> tuple[Any, list[str]]:
     """A copy of `value` without its unknown fields (and defaulted when asked), and their paths."""
     removed: list[str] = []
-    return node.prune(value, "", removed, True, default), removed
+    return node.prune.value(value, "", removed, True, default), removed
 
 
-def _compile(node: nodes.Node, *, resource: bool) -> Prune:
+def _compile(node: nodes.Node, *, resource: bool) -> Pruner:
     of_object = _object(node, resource)
     of_array = _array(node)
 
@@ -62,7 +70,7 @@ def _compile(node: nodes.Node, *, resource: bool) -> Prune:
             return of_array(value, path, removed, copying, default)
         return value
 
-    return prune_value
+    return Pruner(of_object, of_array, prune_value)
 
 
 def _object(node: nodes.Node, resource: bool) -> Prune:
@@ -73,7 +81,7 @@ def _object(node: nodes.Node, resource: bool) -> Prune:
     additional = node.additional
     preserve = node.preserve_unknown
     fills = bool(node.defaulted) or resource
-    known = {name: (prop.prune, name) for name, prop in properties.items()}
+    known = {name: prop.prune for name, prop in properties.items()}
 
     def prune_object(value: dict[str, Any], path: str, removed: list[str], copying: bool, default: bool) -> Any:
         out: dict[str, Any] = {} if copying else value
@@ -91,11 +99,14 @@ def _object(node: nodes.Node, resource: bool) -> Prune:
             elif resource and name in _RESOURCE_FIELDS:
                 out[name] = _resource_field(name, item, prefix + name, removed, copying)
                 continue
-            elif (entry := known.get(name)) is not None:
-                out[name] = entry[0](item, prefix + name, removed, copying, default)
+            elif (pruner := known.get(name)) is not None:
+                of_object, of_array, of_value = pruner
+                kind = type(item)
+                out[name] = (of_object if kind is dict else of_array if kind is list else of_value)(
+                    item, prefix + name, removed, copying, default)
                 continue
             elif additional is not None:
-                out[name] = additional.prune(item, f"{path}[{name}]", removed, copying, default)
+                out[name] = additional.prune.value(item, f"{path}[{name}]", removed, copying, default)
                 continue
             elif preserve:
                 if copying:
@@ -117,11 +128,12 @@ def _array(node: nodes.Node) -> Prune:
     items = node.items
     if items is None and node.preserve_unknown:
         return _kept
-    walk = items.prune if items is not None else _strip
+    of_object, of_array, of_value = items.prune if items is not None else (_strip, _strip, _strip)
 
     def prune_array(value: list[Any], path: str, removed: list[str], copying: bool, default: bool) -> Any:
-        kept = [walk(item, f"{path}[{position}]", removed, copying, default)
-                if isinstance(item, (dict, list)) else item  # scalars have no fields to prune
+        kept = [item if (kind := type(item)) in _SCALARS else  # scalars have no fields to prune
+                (of_object if kind is dict else of_array if kind is list else of_value)(
+                    item, f"{path}[{position}]", removed, copying, default)
                 for position, item in enumerate(value)]
         return kept if copying else value
 
@@ -135,6 +147,8 @@ def _kept(value: list[Any], path: str, removed: list[str], copying: bool, defaul
 
 def _strip(value: Any, path: str, removed: list[str], copying: bool, default: bool) -> Any:
     """A value without a schema (items of an array that has none): every object field is unknown."""
+    if not isinstance(value, (dict, list)):
+        return value
     if isinstance(value, dict):
         prefix = f"{path}." if path else ""
         removed.extend(prefix + name for name in value)
