@@ -1,10 +1,11 @@
 """The Kubernetes protobuf encoding, decoded for the few kinds kubectl's imperative `create`
-commands send that way (`kubectl create namespace|configmap|secret|serviceaccount|job`).
+commands send that way (`kubectl create namespace|configmap|secret|serviceaccount|job`, and
+`role|clusterrole|rolebinding|clusterrolebinding`).
 
 Owns: the protobuf wire format (varints, length-delimited fields, maps), the `k8s\\x00` envelope
 (`runtime.Unknown` carrying `TypeMeta` and the raw message), and a field-number table for
-Namespace, ConfigMap, Secret, ServiceAccount and ObjectMeta (numbers from the published
-`generated.proto` files) plus the Job fields `kubectl create job` sets. Other kinds, and any
+Namespace, ConfigMap, Secret, ServiceAccount, ObjectMeta and the RBAC kinds (numbers from the
+published `generated.proto` files; no `aggregationRule`) plus the Job fields `kubectl create job` sets. Other kinds, and any
 field number the table does not know carrying a non-zero value (decoding it would silently
 lose data), answer 415; a malformed body answers 400.
 Called by: `handlers` (request bodies with Content-Type `application/vnd.kubernetes.protobuf`).
@@ -67,8 +68,18 @@ _MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "EnvVar": {1: ("name", "string"), 2: ("value", "string")},
     "ResourceRequirements": {1: ("limits", "{}Quantity"), 2: ("requests", "{}Quantity")},
     "Quantity": {1: ("string", "string")},
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule")},
+    "PolicyRule": {1: ("verbs", "[]string"), 2: ("apiGroups", "[]string"), 3: ("resources", "[]string"),
+                   4: ("resourceNames", "[]string"), 5: ("nonResourceURLs", "[]string")},
+    "RoleBinding": {1: ("metadata", "ObjectMeta"), 2: ("subjects", "[]Subject"), 3: ("roleRef", "RoleRef")},
+    "ClusterRoleBinding": {1: ("metadata", "ObjectMeta"), 2: ("subjects", "[]Subject"), 3: ("roleRef", "RoleRef")},
+    "Subject": {1: ("kind", "string"), 2: ("apiGroup", "string"), 3: ("name", "string"), 4: ("namespace", "string")},
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
 }
-_KINDS = {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"), ("batch/v1", "Job")}
+_RBAC = "rbac.authorization.k8s.io/v1"
+_KINDS = {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"), ("batch/v1", "Job"),
+          (_RBAC, "Role"), (_RBAC, "ClusterRole"), (_RBAC, "RoleBinding"), (_RBAC, "ClusterRoleBinding")}
 
 
 _IGNORED = {("Job", 3)}  # the status a create carries; the server resets it anyway

@@ -6,6 +6,7 @@ Both are create-only (discovery lists only `create`; reads answer 405) and store
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -97,3 +98,25 @@ def test_kubectl_discovers_them_as_create_only(kubectl: Any) -> None:
     assert "tokenreviews" in kubectl("api-resources", "--api-group=authentication.k8s.io").stdout
     refused = kubectl("get", "tokenreviews", check=False)
     assert refused.returncode != 0 and "can only be created" in refused.stderr
+
+
+def test_kubectl_creates_rbac_imperatively_and_reviews_see_it(kubectl: Any) -> None:
+    """`kubectl create clusterrole|clusterrolebinding|role|rolebinding` send protobuf bodies."""
+    kubectl("create", "clusterrole", "scrape", "--non-resource-url=/metrics", "--verb=get")
+    kubectl("create", "clusterrolebinding", "scrape", "--clusterrole=scrape", "--serviceaccount=team:prom")
+    kubectl("create", "role", "pods", "-n", "default", "--verb=get", "--resource=pods", "--resource-name=one")
+    kubectl("create", "rolebinding", "pods", "-n", "default", "--role=pods", "--user=carol", "--group=ops")
+    binding = kubectl.json("get", "rolebinding", "pods", "-n", "default")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pods"}
+    assert {s["kind"] for s in binding["subjects"]} == {"User", "Group"}
+
+    def review(spec: dict[str, Any]) -> bool:
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+        return bool(json.loads(kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(body)).stdout)
+                    ["status"]["allowed"])
+
+    assert review({"user": "system:serviceaccount:team:prom", "nonResourceAttributes": {"path": "/metrics",
+                                                                                         "verb": "get"}})
+    one = {"verb": "get", "resource": "pods", "namespace": "default", "name": "one"}
+    assert review({"user": "x", "groups": ["ops"], "resourceAttributes": one})
+    assert not review({"user": "x", "groups": ["ops"], "resourceAttributes": {**one, "name": "two"}})
