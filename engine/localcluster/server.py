@@ -134,6 +134,8 @@ def write_kubeconfig(path: str | pathlib.Path, url: str, *, token: str | None = 
               "users": [{"name": "localcluster", "user": {"token": token} if token else {}}],
               "contexts": [{"name": "localcluster", "context": {"cluster": "localcluster", "user": "localcluster",
                                                                  "namespace": "default"}}]}
+    target.touch(mode=0o600)  # it may carry a token: readable by its owner only, as kubectl writes them
+    target.chmod(0o600)
     target.write_text(yaml.safe_dump(config, sort_keys=False))
     return target
 
