@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import yaml
 
 import exampleharness as harness
@@ -35,12 +36,17 @@ def test_a_failed_worker_restarts_every_pod_in_place(submit: Callable[[str], har
         "batch.kubernetes.io/job-completion-index"] == "1", failed
 
 
-def test_another_restart_strategy_lets_the_agents_lift_their_barriers_at_once(cluster: harness.Cluster,
-                                                                               namespace: str) -> None:
-    """§11.2 step 1 on the simulation: with restart strategy Recreate no agent writes an attempt; the failed
-    worker's Pod alone restarts its containers (its restartPolicyRules), the others run undisturbed."""
+@pytest.mark.parametrize("opt_out", ["Recreate", "disable annotation"])
+def test_an_opted_out_jobset_lets_the_agents_lift_their_barriers_at_once(cluster: harness.Cluster, namespace: str,
+                                                                          opt_out: str) -> None:
+    """§11.2 step 1 on the simulation: with restart strategy Recreate, or the disable annotation, no agent writes
+    an attempt; the failed worker's Pod alone restarts its containers (its restartPolicyRules), the others run
+    undisturbed."""
     [document] = [d for d in yaml.safe_load_all((harness.EXAMPLES / "in-place-restart.yaml").read_text()) if d]
-    document["spec"]["failurePolicy"]["restartStrategy"] = "Recreate"
+    if opt_out == "Recreate":
+        document["spec"]["failurePolicy"]["restartStrategy"] = "Recreate"
+    else:
+        document["metadata"]["annotations"] = {"jobset.sigs.k8s.io/disable-in-place-restart": "true"}
     run = cluster.submit_document(document, namespace)
     try:
         status = run.finished(timeout=60)["status"]
