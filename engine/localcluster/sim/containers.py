@@ -15,9 +15,9 @@ Must not import: anything in `engine` outside `localcluster`.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime
+import marshal
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -50,7 +50,7 @@ def step(pod: Mapping[str, Any], *, now: datetime.datetime, behaviour: kubelet.B
         return ended if ended.status is None else dataclasses.replace(ended, kill=owned)
     if not spec.get("nodeName"):
         return kubelet.Step()
-    status = copy.deepcopy(pod.get("status") or {})
+    status = marshal.loads(marshal.dumps(pod.get("status") or {}))  # plain JSON: ~10x cheaper than deepcopy
     if podstate.phase(pod) == "Pending":
         _start(spec, status, now, pod_ip)
     lifecycle = _Lifecycle(spec, status, now, behaviour, runs, external)
