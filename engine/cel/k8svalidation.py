@@ -11,6 +11,7 @@ which packs may match to substitute their own text.
 
 from __future__ import annotations
 
+import functools
 import re
 
 DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -58,10 +59,15 @@ def _too_long(limit: int) -> str:
     return f"must be no more than {limit} characters"
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _check(value: str, limit: int, pattern: str, text: str) -> list[str]:
     """Length first, then the anchored regex; both errors may be reported."""
     errors = [_too_long(limit)] if len(value) > limit else []
-    if re.fullmatch(pattern, value) is None:
+    if _compiled(pattern).fullmatch(value) is None:
         errors.append(text)
     return errors
 

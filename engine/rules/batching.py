@@ -65,8 +65,9 @@ class Layout:
             known = [match.value if view is None else references.project(match.value, view)]
         else:
             known = [key for key, field in zip(match.path, self.fields) if field is None]
-        facts = {"index": match.index, "indexes": list(match.indexes), "path": match.text}
-        return known + [facts[name] for name in self.facts]
+        for name in self.facts:
+            known.append(match.index if name == "index" else list(match.indexes) if name == "indexes" else match.text)
+        return known
 
     def names(self, subject: str) -> dict[str, str]:
         """The CEL text of `item` and the facts, read from an element named ELEMENT."""

@@ -136,10 +136,13 @@ def subject_view(sources: list[str], subject: str) -> View | None:
 
 def project(value: object, view: View | str) -> object:
     """`value` reduced to `view`: what the expressions of that view read of it is the same."""
-    if view == FULL or not isinstance(value, dict) or not isinstance(view, dict):
+    if view.__class__ is not dict or not isinstance(value, dict):
         return value
-    return {key: True if part == PRESENT else project(value[key], part)
-            for key, part in view.items() if key in value}
+    found = {}
+    for key, part in view.items():
+        if key in value:
+            found[key] = project(value[key], part) if part.__class__ is dict else True if part == PRESENT else value[key]
+    return found
 
 
 def _chain(text: str) -> tuple[str, ...]:

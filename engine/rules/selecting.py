@@ -10,6 +10,7 @@ Must not import: anything in `engine` but `engine.sources`.
 
 from __future__ import annotations
 
+import functools
 import typing
 from typing import Any
 
@@ -19,6 +20,8 @@ from jsonpath_ng import ext as jsonpath_ext
 from engine.sources import yaml as sources_yaml
 
 _ALL = object()
+_END = object()
+_text = functools.lru_cache(maxsize=16384)(sources_yaml.format_path)  # the same paths recur across requests
 
 
 class SelectorError(Exception):
@@ -45,6 +48,7 @@ class Selector:
         except Exception as error:  # jsonpath-ng raises JsonPathParserError, its lexer a bare Exception
             raise SelectorError(f"invalid forEach JSONPath {source!r}: {error}") from None
         self._steps = _simple_steps(self._expression)
+        self._runs = None if self._steps is None else _runs(self._steps)
 
     @property
     def depth(self) -> int | None:
@@ -61,12 +65,12 @@ class Selector:
 
     def select(self, subject: Any) -> list[Match]:
         """Every match in document order."""
-        if self._steps is not None:
-            found = _walk(subject, self._steps)
+        if self._steps is not None and self._runs is not None:
+            found = _walk(subject, self._steps, self._runs)
         else:
             found = [(datum.value, _path_of(datum.full_path)) for datum in self._expression.find(subject)]
             found = [(value, path, tuple(p for p in path if isinstance(p, int))) for value, path in found]
-        return [Match(value, path, indexes[-1] if indexes else -1, indexes, sources_yaml.format_path(path))
+        return [Match(value, path, indexes[-1] if indexes else -1, indexes, _text(path))
                 for value, path, indexes in found]
 
 
@@ -91,32 +95,52 @@ def _simple_steps_leaf(node: Any) -> Any:
     return None
 
 
-def _walk(subject: Any, steps: tuple[Any, ...]) -> list[tuple[Any, sources_yaml.FieldPath, tuple[int, ...]]]:
-    """(value, path, list indexes) of every match, one step at a time (in document order)."""
-    found: list[tuple[Any, tuple[Any, ...], tuple[int, ...]]] = [(subject, (), ())]  # keys: the variable steps'
+def _runs(steps: tuple[Any, ...]) -> tuple[tuple[tuple[str, ...], Any], ...]:
+    """`steps` as (the field names up to the next other step, that step or _END)."""
+    runs, fields = [], []
     for step in steps:
+        if isinstance(step, str):
+            fields.append(step)
+        else:
+            runs.append((tuple(fields), step))
+            fields = []
+    return tuple(runs) + ((tuple(fields), _END),)
+
+
+def _walk(subject: Any, steps: tuple[Any, ...], runs: tuple[tuple[tuple[str, ...], Any], ...]
+          ) -> list[tuple[Any, sources_yaml.FieldPath, tuple[int, ...]]]:
+    """(value, path, list indexes) of every match, in document order: each run of fields is
+    followed in place, then each list index or map key taken (`[n]`, `[*]`)."""
+    found: list[tuple[Any, tuple[Any, ...], tuple[int, ...]]] = [(subject, (), ())]  # keys: the variable steps'
+    for fields, step in runs:
         following = []
         for value, keys, indexes in found:
-            if step is _ALL:
-                if isinstance(value, list):
-                    following += [(item, keys + (position,), indexes + (position,))
-                                  for position, item in enumerate(value)]
-                elif isinstance(value, dict):
-                    following += [(item, keys + (key,), indexes) for key, item in value.items()]
-            elif isinstance(step, int):
-                if isinstance(value, list) and -len(value) <= step < len(value):
+            for field in fields:
+                if not (isinstance(value, dict) and field in value):
+                    break
+                value = value[field]
+            else:
+                if step is _END:
+                    following.append((value, keys, indexes))
+                elif step is _ALL:
+                    if isinstance(value, list):
+                        following += [(item, keys + (position,), indexes + (position,))
+                                      for position, item in enumerate(value)]
+                    elif isinstance(value, dict):
+                        following += [(item, keys + (key,), indexes) for key, item in value.items()]
+                elif isinstance(value, list) and -len(value) <= step < len(value):
                     position = step % len(value)
                     following.append((value[position], keys + (position,), indexes + (position,)))
-            elif isinstance(value, dict) and step in value:
-                following.append((value[step], keys, indexes))
         found = following
     return [(value, _path(steps, keys), indexes) for value, keys, indexes in found]
 
 
 def _path(steps: tuple[Any, ...], keys: tuple[Any, ...]) -> sources_yaml.FieldPath:
     """The field path of a match: the fields of `steps`, with `keys` where a step has none."""
+    if not keys:
+        return steps
     own = iter(keys)
-    return tuple(step if isinstance(step, str) else next(own) for step in steps)
+    return tuple([step if step.__class__ is str else next(own) for step in steps])
 
 
 def _path_of(full_path: Any) -> sources_yaml.FieldPath:

@@ -12,8 +12,8 @@ cel-cpp's parser), evaluated once; the program reads only the inputs and the ele
 in one activation, and returns a list with one entry per rule: a `Batch` value for a rule
 without forEach, the list of its elements' values for a forEach rule, or SKIPPED alone when
 the part of its `when` that reads no forEach name is false (that part is tested once,
-before the elements). Every variable is evaluated, so a variable that would fail fails the
-program; `engine.rules.evaluating` then evaluates the pack rule by rule, which reports every
+before the elements). Every variable is evaluated first (a local binding alone is evaluated
+only when read), so a variable that would fail fails the program; `engine.rules.evaluating` then evaluates the pack rule by rule, which reports every
 runtime error where it belongs. So the program changes the cost of an evaluation, never its
 result.
 Called by: `engine.rules.compiling`.
@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from engine.cel import evaluator
 from engine.rules import batching, documents, references, selecting
 
-LEVEL = "jsrLevel"
+RESERVED = "jsr"  # the prefix of the names the engine binds (a pack using it gets no whole program)
+LEVEL = RESERVED + "Level"
 
 
 def program(pack: documents.Pack, rules: Sequence[tuple[documents.Rule, selecting.Selector | None]],
@@ -39,12 +40,15 @@ def program(pack: documents.Pack, rules: Sequence[tuple[documents.Rule, selectin
     `each` maps a forEach source to its element list's name and layout; `environment`
     declares the inputs and those names.
     """
-    if not rules or not environment.local_bindings:
+    declared = [i.name for i in pack.inputs] + [v.name for v in pack.variables]
+    if not rules or not environment.local_bindings or any(name.startswith(RESERVED) for name in declared):
         return None
     try:
         lets, names = _levels(pack)
-        parts = [_rule(rule, selector, names, each, pack.subject) for rule, selector in rules]
-        return environment.compile("[" + ", ".join(parts) + "]", lets=lets)
+        body = "[" + ", ".join(_rule(rule, selector, names, each, pack.subject) for rule, selector in rules) + "]"
+        if lets:  # a binding is evaluated only when read: every level is read first
+            body = f"size([{', '.join(name for name, _ in lets)}]) >= 0 ? {body} : []"
+        return environment.compile(body, lets=lets)
     except (references.ShadowedError, evaluator.CelCompileError):
         return None
 

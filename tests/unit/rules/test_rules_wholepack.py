@@ -159,3 +159,20 @@ def test_every_case_of_the_built_in_read_only_packs_gives_the_same_result_both_w
         both(built, inputs)
     said = [evaluating.Evaluation(built, inputs, False)._whole() for inputs in cases]
     assert sum(found is not None for found in said) > len(cases) // 2, "the program rarely falls back"
+
+
+def test_a_failing_variable_is_reported_even_when_no_rule_reaches_it_2_2(compiled: Compiled) -> None:
+    pack = compiled("v", """\
+phase: validate
+inputs: [{name: object, required: true}, {name: flag}]
+variables:
+  - {name: ratios, expression: "object.spec.items.map(i, 100 / i)"}
+rules:
+  - name: uses-ratios
+    forEach: "$.spec.items[*]"
+    when: "flag == true && ratios[index] > 1"
+    assert: "item > 0"
+    message: not positive
+""")
+    result = both(pack, {"object": {"spec": {"items": [1, 0]}}, "flag": False})
+    assert [t.origin.rsplit("/", 2)[-2:] for t in result.trace if t.outcome == "error"] == [["variables", "ratios"]]
