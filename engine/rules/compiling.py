@@ -1,7 +1,8 @@
 """Pack -> CompiledPack: every CEL expression and forEach path compiled once per pack version.
 
-Owns: `CompiledPack`, `CompiledRule`, `CompiledOperation` and `compile_pack`. Compiles `when`, `assert`, `assertions`, `fieldExpression`,
-`messageExpression`, `pathExpression`, `valueExpression`, action params and pack variables;
+Owns: `CompiledPack`, `CompiledRule`, `CompiledOperation` and `compile_pack`. Compiles
+`when`, `assert`, `assertions`, `fieldExpression`, `messageExpression`, `pathExpression`,
+`valueExpression`, action params and pack variables;
 checks result types where the backend knows them; undeclared names (`references`) and static
 limits are reported. A pack with any error is rejected whole, each error placed at the
 file:line:col of the offending text inside the YAML scalar.
@@ -13,11 +14,13 @@ large value would be converted back and forth in every new activation, and each 
 variables needs a new one. In patch phases, variables that read the subject are inlined
 into variables only (rules must see them as given, not as patched). In read-only phases
 each forEach rule also gets a batch program (`batching`) with the comprehension-free
-inlined variables substituted; in patch phases, a forEach rule whose `when` reads the
+inlined variables substituted, and the pack one program for all its rules (`wholepack`),
+tried before them; in patch phases, a forEach rule whose `when` reads the
 subject only through `item` gets a program giving `when` for all its elements. Variables
-still read by name are evaluated once per evaluation in dependency order (`CompiledPack.eager` up front, the rest only if a batch
-falls back). When a definition is shadowed by a comprehension variable, an expression grows
-past MAX_INLINED characters or does not compile, the pack keeps all its variables bound.
+still read by name are evaluated once per evaluation in dependency order
+(`CompiledPack.eager` up front, the rest only if a batch falls back). When a definition is
+shadowed by a comprehension variable, an expression grows past MAX_INLINED characters or
+does not compile, the pack keeps all its variables bound.
 Called by: `engine.rules.registry`, `engine.rules.testing`, `jobset rules lint`.
 Must not import: `kube`, `webhook`, `model`, `planner`.
 """
@@ -90,7 +93,7 @@ class CompiledPack:
     variables: tuple[tuple[str, evaluator.Program, frozenset[str]], ...]
     rules: tuple[CompiledRule, ...]
     eager: frozenset[str] = frozenset()  # variables evaluated before the first rule; others when needed
-    batch_environment: evaluator.Environment | None = None  # declares names + each_names' lists
+    batch_environment: evaluator.Environment | None = None  # declares names + the element lists' names
     # read-only phases: (a distinct forEach, its element list's name, what an element holds)
     each: tuple[tuple[selecting.Selector, str, batching.Layout], ...] = ()
     whole: evaluator.Program | None = None  # read-only phases: every rule at once (`wholepack`)
