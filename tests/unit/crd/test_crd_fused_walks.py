@@ -70,7 +70,7 @@ def _mutated(rng: random.Random, document: dict) -> dict:
         if choice < 0.2 and isinstance(parent, list):
             parent.append(copy.deepcopy(parent[key]))  # a duplicate for list-map keys
         elif choice < 0.35 and isinstance(parent, dict):
-            parent["unknownField"] = rng.choice(_ODD)
+            parent["unknownField"] = copy.deepcopy(rng.choice(_ODD))
         else:
             parent[key] = copy.deepcopy(rng.choice(_ODD))
     return mutated
