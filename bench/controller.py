@@ -140,7 +140,7 @@ class Children:
         prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
         self.controller = subprocess.Popen(
             [sys.executable, *prefix, "-m", "engine.cli.main", "controller", "--kubeconfig", str(self.kubeconfig),
-             "--config", str(config), "--zap-log-level", "error"],
+             "--config", str(config), "--zap-log-level", "error", "--no-metrics-auth"],  # scraped without a token
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(self.workdir / "controller.log").open("ab"))
 
     def stop_controller(self) -> None:
