@@ -4,7 +4,7 @@ Owns: `main(environ, namespace=..., kubeconfig=...) -> exit code`: settings from
 environment, the connection (a kubeconfig when given, else the Pod's service account), the
 workload of the mode, and the exit codes: the worker's code or the restart code as the
 runner decides, 1 for a startup error, 128 + n after SIGINT or SIGTERM.
-Called by: `engine.cli.commands.inplaceagent`.
+Called by: `engine.cli.commands.in_place_restart_agent`.
 Must not import: `engine.assembly`, `engine.up`, `engine.cli`, `engine.localcluster`.
 """
 
