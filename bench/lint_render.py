@@ -7,12 +7,16 @@ Prints, in one run:
    (goal < 1 s), and the same per Job as a ratio to lint; then the same Jobs built by one
    `Registry.evaluate_phase_many` call (JobSet-level values computed once), checked equal,
    and the ratio of the two;
-3. the ratio of the two CEL backends (celpy / celexpr) on the default+validation packs.
+3. side by side, alternating, CPU time (the machine is shared): that call with one skeleton
+   copy per Job against one skeleton for all, and with Python's cyclic garbage collector
+   running against paused (what `engine.planner.construction.jobs` does);
+4. the ratio of the two CEL backends (celpy / celexpr) on the default+validation packs.
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import statistics
 import time
 from typing import Any
@@ -56,14 +60,49 @@ def timings(checker: pipeline.Checker, document: dict[str, Any], rounds: int) ->
     return samples
 
 
-def jobs_at_once(checker: pipeline.Checker, jobset: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every Job of `jobset` from one evaluate_phase_many call per replicated job."""
+def jobs_at_once(checker: pipeline.Checker, jobset: dict[str, Any], *,
+                 skeleton_per_job: bool = False) -> list[dict[str, Any]]:
+    """Every Job of `jobset` from one evaluate_phase_many call per replicated job; the
+    skeleton shared by all its Jobs (the engine copies it), or built (copied) for each."""
     built = []
     for index, rj in enumerate(jobset["spec"]["replicatedJobs"]):
         shared = {"jobset": jobset, "replicatedJobIndex": index, "featureGates": {}}
-        each = ({"object": builders.job_skeleton(rj), "jobIndex": k} for k in range(rj["replicas"]))
+        if skeleton_per_job:
+            each = [{"object": builders.job_skeleton(rj), "jobIndex": k} for k in range(rj["replicas"])]
+        else:
+            shared["object"] = builders.job_skeleton(rj)
+            each = [{"jobIndex": k} for k in range(rj["replicas"])]
         built += [result.subject for result in checker.packs.evaluate_phase_many("construct", shared, each)]
     return built
+
+
+def cpu_seconds(build: Any, *, collect: bool) -> float:
+    """CPU seconds of `build()`, with cyclic garbage collection running or paused."""
+    gc.collect()
+    if not collect:
+        gc.disable()
+    started = time.process_time()
+    try:
+        build()
+    finally:
+        gc.enable()
+    return time.process_time() - started
+
+
+def side_by_side(checker: pipeline.Checker, jobset: dict[str, Any], rounds: int = 3) -> None:
+    """Medians of alternating runs: skeleton per Job / shared, collection running / paused."""
+    variants: dict[str, list[float]] = {"per Job": [], "shared": [], "collecting": [], "paused": []}
+    for _ in range(rounds):
+        variants["per Job"].append(cpu_seconds(lambda: jobs_at_once(checker, jobset, skeleton_per_job=True),
+                                               collect=False))
+        variants["shared"].append(cpu_seconds(lambda: jobs_at_once(checker, jobset), collect=False))
+        variants["collecting"].append(cpu_seconds(lambda: jobs_at_once(checker, jobset), collect=True))
+        variants["paused"].append(cpu_seconds(lambda: jobs_at_once(checker, jobset), collect=False))
+    median = {name: statistics.median(samples) for name, samples in variants.items()}
+    print(f"render, CPU time of one skeleton shared / one per Job: {median['shared'] / median['per Job']:.2f} "
+          f"({median['shared']:.2f} s / {median['per Job']:.2f} s, collection paused)")
+    print(f"render, CPU time with collection paused / running: {median['paused'] / median['collecting']:.2f} "
+          f"({median['paused']:.2f} s / {median['collecting']:.2f} s, skeleton shared)")
 
 
 def main() -> None:
@@ -93,6 +132,8 @@ def main() -> None:
         raise RuntimeError("evaluate_phase_many built other Jobs than one evaluation per Job")
     print(f"render, the same Jobs through evaluate_phase_many: {at_once:.2f} s "
           f"({elapsed / at_once:.1f}x faster than one evaluation per Job) (goal < 1 s)")
+    del objects, batched  # the collector's cost grows with what is alive: compare on a heap like render's
+    side_by_side(checker, stored)
 
     per_backend = {}
     for name in backends.available_backends():
