@@ -4,9 +4,12 @@ Owns: `execute(plan, jobset, client) -> Outcome`. Order of writes (docs/crash-sa
 child deletions and creations first (idempotent: deterministic names, AlreadyExists and
 NotFound ignored), then the one status write with the JobSet's resourceVersion as a
 precondition, then the events queued for after that write (spec §8, §10.6). Up to 50
-creations or deletions run concurrently (spec §7); their errors are aggregated. The
-`*CreationFailed` Warnings are emitted at once (spec §9.1, §9.7, §9.8). The Jobs created are
-returned, so the controller can count them as existing before its cache shows them.
+creations or deletions run concurrently (spec §7); their errors are aggregated. Jobs are
+created replicated job by replicated job and creation stops after the first one with a
+failure (spec §8 step 14); PVCs policy by policy, a failure ending its policy but not the
+others (spec §9.8). The `*CreationFailed` Warnings are emitted at once (spec §9.1, §9.7,
+§9.8). The Jobs created are returned, so the controller can count them as existing before
+its cache shows them.
 Called by: `kube.jobsets` (the JobSet controller).
 Must not import: `engine.rules`, `engine.webhook`, `engine.localcluster`.
 """
@@ -21,12 +24,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from engine.kube import client as client_
-from engine.kube import errors, resources
+from engine.kube import errors, events, resources
 from engine.metrics import metrics
 from engine.planner import plan
 
 MAX_IN_FLIGHT = 50
-COMPONENT = "jobset"
 log = logging.getLogger("jobset.executor")
 
 
@@ -107,11 +109,16 @@ def _record(jobset: dict[str, Any], record: plan.Record) -> None:
 
 
 def _batches(actions: Sequence[plan.Action]) -> list[list[plan.Action]]:
-    """Consecutive actions of the same type form one concurrent batch; others run alone."""
+    """Consecutive deletions, creations of one replicated job's Jobs, or PVC creations form one
+    batch; other actions run alone."""
     batches: list[list[plan.Action]] = []
     for action in actions:
-        concurrent = isinstance(action, (plan.CreateJob, plan.DeleteJob))
-        if batches and concurrent and type(batches[-1][0]) is type(action):
+        last = batches[-1][0] if batches else None
+        if isinstance(action, plan.CreateJob):
+            joins = isinstance(last, plan.CreateJob) and last.group == action.group
+        else:
+            joins = isinstance(action, (plan.DeleteJob, plan.CreatePVC)) and type(last) is type(action)
+        if joins:
             batches[-1].append(action)
         else:
             batches.append([action])
@@ -125,7 +132,7 @@ async def _run_batch(batch: list[plan.Action], jobset: dict[str, Any], api: clie
     if isinstance(first, plan.CreateJob):
         failures = await _bounded([lambda a=a: _create_job(api, namespace, a, created) for a in batch])
         if failures:
-            text = "; ".join(failures)
+            text = "\n".join(failures)
             await emit(api, jobset, type_="Warning", reason="JobCreationFailed", message=text)
             raise ExecutionError(text)
     elif isinstance(first, plan.DeleteJob):
@@ -135,7 +142,7 @@ async def _run_batch(batch: list[plan.Action], jobset: dict[str, Any], api: clie
     elif isinstance(first, plan.CreateService):
         await _create_owned(api, jobset, resources.SERVICES, first.service, "HeadlessServiceCreationFailed")
     elif isinstance(first, plan.CreatePVC):
-        await _create_owned(api, jobset, resources.PERSISTENT_VOLUME_CLAIMS, first.pvc, "PVCCreationFailed")
+        await _create_pvcs(api, jobset, batch)
     elif isinstance(first, plan.UpdateJob):
         await _guard(_update_job(api, namespace, first), f"job {first.name!r} update failed")
     elif isinstance(first, plan.PatchJobScaling):
@@ -205,6 +212,23 @@ async def _create_owned(api: client_.Client, jobset: dict[str, Any], resource: r
         raise ExecutionError(f"{resource.kind} {body['metadata'].get('name')!r} creation failed: {error}") from None
 
 
+async def _create_pvcs(api: client_.Client, jobset: dict[str, Any], batch: list[plan.Action]) -> None:
+    """Each policy's PVCs in order; a failure ends its policy, the others still run (spec §9.8)."""
+    failures: list[str] = []
+    failed_policies: set[int] = set()
+    for action in batch:
+        assert isinstance(action, plan.CreatePVC)
+        if action.policy in failed_policies:
+            continue
+        try:
+            await _create_owned(api, jobset, resources.PERSISTENT_VOLUME_CLAIMS, action.pvc, "PVCCreationFailed")
+        except ExecutionError as error:
+            failed_policies.add(action.policy)
+            failures.append(str(error))
+    if failures:
+        raise ExecutionError("\n".join(failures))
+
+
 async def _guard(call: Awaitable[Any], what: str) -> None:
     try:
         await call
@@ -230,22 +254,12 @@ async def _write_status(jobset: dict[str, Any], status: dict[str, Any], api: cli
 
 async def emit(api: client_.Client, jobset: dict[str, Any], *, type_: str, reason: str, message: str,
                now: datetime.datetime | None = None) -> int:
-    """Record one core/v1 Event on the JobSet; failures are logged, never raised. Returns 1 if sent."""
+    """Record one core/v1 Event on the JobSet (repeats fold into a count); failures are logged,
+    never raised. Returns 1 if written."""
     meta = jobset["metadata"]
-    stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = {
-        "apiVersion": "v1", "kind": "Event",
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-        "involvedObject": {"apiVersion": resources.JOBSETS.api_version, "kind": "JobSet", "name": meta["name"],
-                           "namespace": meta["namespace"], "uid": meta.get("uid", ""),
-                           "resourceVersion": meta.get("resourceVersion", "")},
-        "reason": reason, "message": message[:1024], "type": type_, "action": "Reconciling",
-        "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
-        "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-    }
-    try:
-        await api.create(resources.EVENTS, event, namespace=meta["namespace"])
-    except errors.APIError as error:
-        log.warning("event %s/%s not recorded: %s", type_, reason, error)
-        return 0
-    return 1
+    involved = {"apiVersion": resources.JOBSETS.api_version, "kind": "JobSet", "name": meta["name"],
+                "namespace": meta["namespace"], "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", "")}
+    written = await events.RECORDER.record(api, involved, type_=type_, reason=reason, message=message,
+                                           action="Reconciling", now=now)
+    return int(written)

@@ -27,14 +27,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.kube import client as client_
-from engine.kube import errors, informers, resources
+from engine.kube import errors, events, informers, resources
 from engine.rules import loading, problems, registry
 
 LABEL = "rules.jobset.x-k8s.io/pack"
 REASON = "RulePackRejected"
 POLL_SECONDS = 2.0
 CONFIG_MAPS = resources.Resource("", "v1", "configmaps", "ConfigMap")
-COMPONENT = "jobset"
 log = logging.getLogger("jobset.packreload")
 
 
@@ -207,20 +206,9 @@ class PackReloader:
             return ""  # a Lease that does not exist (no leader election): the Event still names it
 
     async def _record(self, target: Target, messages: Sequence[str]) -> None:
-        """One Warning Event on `target`; failures are logged, never raised."""
-        uid = await self._uid(target)
-        stamp = self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"generateName": f"{target.name}.", "namespace": target.namespace},
-            "involvedObject": {"apiVersion": target.resource.api_version, "kind": target.resource.kind,
-                               "name": target.name, "namespace": target.namespace, "uid": uid},
-            "reason": REASON, "type": "Warning", "action": "LoadRulePacks",
-            "message": ("rule pack rejected, its previous version stays: " + "; ".join(messages))[:1024],
-            "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-        }
-        try:
-            await self.api.create(resources.EVENTS, event, namespace=target.namespace)
-        except errors.APIError as error:
-            log.warning("event %s on %s/%s not recorded: %s", REASON, target.namespace, target.name, error)
+        """One Warning Event on `target` (a repeat bumps its count); failures are logged, never raised."""
+        involved = {"apiVersion": target.resource.api_version, "kind": target.resource.kind,
+                    "name": target.name, "namespace": target.namespace, "uid": await self._uid(target)}
+        await events.RECORDER.record(self.api, involved, type_="Warning", reason=REASON, action="LoadRulePacks",
+                                     message="rule pack rejected, its previous version stays: " + "; ".join(messages),
+                                     now=self.now())

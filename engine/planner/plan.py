@@ -27,6 +27,7 @@ class CreateJob:
 
     job: dict[str, Any]
     origin: str = ""
+    group: str = ""  # its replicated job: creation stops after the first one with a failure (spec §8 step 14)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +72,7 @@ class CreatePVC:
     """Create a PVC of a volume claim policy; AlreadyExists is ignored (spec §9.8)."""
 
     pvc: dict[str, Any]
+    policy: int = 0  # index of its volume claim policy: a failure ends that policy only (spec §9.8)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -46,7 +46,7 @@ def _missing_jobs(ctx: context.Context, position: int, existing: set[str]) -> li
     source = {**ctx.jobset, "status": dict(ctx.status)}
     built = construction.jobs(ctx.packs, source, replicated_job_index=position, job_indexes=missing,
                               gates=ctx.observed.feature_gates)
-    return [plan.CreateJob(job=job, origin="step children (§9.1)") for job in built]
+    return [plan.CreateJob(job=job, origin="step children (§9.1)", group=rj["name"]) for job in built]
 
 
 def _with_startup(ctx: context.Context, actions: list[plan.Action], *, situation: str) -> context.StepOutcome:

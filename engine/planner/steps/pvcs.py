@@ -18,5 +18,5 @@ def run(ctx: context.Context) -> context.StepOutcome:
         for template_index in range(len(policy.get("templates") or [])):
             pvc = construction.pvc(ctx.packs, ctx.jobset, policy_index=policy_index, template_index=template_index)
             if observed.name_of(pvc) not in existing:
-                actions.append(plan.CreatePVC(pvc=pvc))
+                actions.append(plan.CreatePVC(pvc=pvc, policy=policy_index))
     return context.StepOutcome(actions=tuple(actions))

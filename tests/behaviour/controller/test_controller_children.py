@@ -200,18 +200,33 @@ def test_jobs_owned_by_another_uid_are_ignored_section_10_1(cluster: harness.Clu
 def test_job_creation_failure_is_a_repeated_warning_event_section_9_1(cluster: harness.Cluster,
                                                                       namespace: str) -> None:
     """§9.1, §10.5: the API server refuses the Job (no image): Warning JobCreationFailed with
-    `job "<name>" creation failed with error: ...`, again on each retry."""
+    `job "<name>" creation failed with error: ...`, again on each retry (counted on one Event)."""
     manifest = jobset_manifest("broken", ("workers", 1))
     harness.pod_template(manifest)["spec"]["containers"][0]["image"] = ""
     cluster.create_jobset(namespace, manifest)
 
     def failures() -> list[dict[str, Any]]:
         return [e for e in cluster.events(namespace, "broken") if e["reason"] == "JobCreationFailed"]
-    found = eventually(lambda: len(failures()) >= 2 and failures(), what="two JobCreationFailed events")
+    found = eventually(lambda: sum(e["count"] for e in failures()) >= 2 and failures(),
+                       what="JobCreationFailed twice (one Event, count 2)")
     assert all(e["type"] == "Warning" for e in found)
     assert found[0]["message"].startswith('job "broken-workers-0" creation failed with error: ')
     assert "image" in found[0]["message"]
     assert cluster.jobs(namespace, "broken") == {}
+
+
+def test_a_refused_replicated_job_holds_back_the_replicated_jobs_after_it_section_8(cluster: harness.Cluster,
+                                                                                   namespace: str) -> None:
+    """§8 step 14, §9.1: Jobs are created replicated job by replicated job; `bad`'s Job is refused, so
+    `good`, after it, gets no Job either, pass after pass (as upstream, which returns at the first failure)."""
+    manifest = jobset_manifest("halted", ("bad", 1), ("good", 2))
+    harness.pod_template(manifest)["spec"]["containers"][0]["image"] = ""
+    cluster.create_jobset(namespace, manifest)
+
+    def failures() -> list[dict[str, Any]]:
+        return [e for e in cluster.events(namespace, "halted") if e["reason"] == "JobCreationFailed"]
+    eventually(lambda: sum(e["count"] for e in failures()) >= 2, what="JobCreationFailed twice")
+    assert cluster.jobs(namespace, "halted") == {}
 
 
 VOLUME_SPEC = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}
@@ -331,7 +346,8 @@ def test_claim_creation_failure_is_a_warning_and_holds_back_the_jobs_section_9_8
 
     def failures() -> list[dict[str, Any]]:
         return [e for e in cluster.events(namespace, "disks") if e["reason"] == "PVCCreationFailed"]
-    found = eventually(lambda: len(failures()) >= 2 and failures(), what="two PVCCreationFailed events")
+    found = eventually(lambda: sum(e["count"] for e in failures()) >= 2 and failures(),
+                       what="PVCCreationFailed twice (one Event, count 2)")
     assert found[0]["type"] == "Warning" and "data-disks" in found[0]["message"]
     assert "metadata.labels" in found[0]["message"]
     assert [p.metadata.name for p in cluster.core.list_namespaced_persistent_volume_claim(namespace).items] == [
