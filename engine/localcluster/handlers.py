@@ -79,6 +79,9 @@ class Handlers:
             return await self._dispatch(request)
         except errors.APIStatusError as error:
             return status_response(error)
+        except ConnectionResetError:  # the client hung up (e.g. while its watch was starting): nothing to answer
+            _LOG.debug("client went away during %s %s", request.method, request.path_qs)
+            return web.Response(status=499)
         except Exception:  # a bug in this server; never a client mistake
             _LOG.exception("internal error serving %s %s", request.method, request.path_qs)
             return status_response(errors.internal("Internal error occurred: see the server log"))
