@@ -91,9 +91,10 @@ class Checker:
             findings = [Finding(path, f'unknown field "{path}"', "apiserver/strict-field-validation")
                         for path in unknown]
             return Verdict(name, tuple(findings), obj, ())
-        defaulting = self.admission.default(obj)
+        defaulting = self.admission.default(obj, owned=True)  # obj is this check's own copy
         trace = list(defaulting.trace)
-        if not defaulting.allowed:
+        if not defaulting.allowed:  # nothing of a refused defaulting is kept: the object before it
+            obj, _ = self.schema.pruned_copy(document, default=True)
             return Verdict(name, _from_pack_errors(defaulting), obj, tuple(trace))
         obj = defaulting.subject
         schema_errors = self.schema.apply_defaults_and_validate(obj)

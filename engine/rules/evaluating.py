@@ -42,13 +42,14 @@ class _Stop(Exception):
 
 
 def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any], *,
-             enforce_budget: bool = True) -> decisions.Result:
+             enforce_budget: bool = True, owned: bool = False) -> decisions.Result:
     """Run every rule of `compiled` against `inputs`; see the module docstring.
 
     `enforce_budget=False` (used by `jobset rules test`) ignores the wall-clock budget, so a
-    result never depends on how busy the machine is.
+    result never depends on how busy the machine is. `owned=True`: the caller hands the subject
+    over (it keeps no other reference), so a patch phase patches it in place instead of a copy.
     """
-    return Evaluation(compiled, inputs, enforce_budget).run()
+    return Evaluation(compiled, inputs, enforce_budget, owned=owned).run()
 
 
 class Known(dict[str, tuple[Any, str | None]]):
@@ -60,7 +61,7 @@ class Evaluation:
     to reuse instead of evaluating them; `evaluated`: every variable bound (for `batches`)."""
 
     def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any], enforce_budget: bool,
-                 known: Known | None = None) -> None:
+                 known: Known | None = None, *, owned: bool = False) -> None:
         pack = compiled.pack
         missing = [i.name for i in pack.inputs if i.required and inputs.get(i.name) is None]
         if missing:
@@ -68,7 +69,7 @@ class Evaluation:
         self.compiled = compiled
         self.pack = pack
         self.patches = pack.phase.effect == "patch"
-        self.working = patching.Working(inputs.get(pack.subject)) if self.patches else None
+        self.working = patching.Working(inputs.get(pack.subject), owned=owned) if self.patches else None
         self.bindings: dict[str, Any] = {i.name: inputs.get(i.name) for i in pack.inputs}
         if self.working is not None:
             self.bindings[pack.subject] = self.working.root

@@ -69,10 +69,11 @@ def pointer(tokens: tuple[str | int, ...]) -> str:
 
 
 class Working:
-    """The subject of one evaluation; copied once, then patched in place."""
+    """The subject of one evaluation; copied once (unless the caller hands it over: `owned`),
+    then patched in place."""
 
-    def __init__(self, subject: Any) -> None:
-        self.root = copy_json(subject)
+    def __init__(self, subject: Any, *, owned: bool = False) -> None:
+        self.root = subject if owned else copy_json(subject)
         self._recorded: set[int] = set()  # ids of containers an operation also holds
         self.touched: list[tuple[str | int, ...]] = []  # the tokens of every operation, in order
 

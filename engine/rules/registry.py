@@ -92,21 +92,26 @@ class Registry:
         found += compile_problems
         return compiled
 
-    def evaluate_phase(self, phase: str, inputs: Mapping[str, Any], *, subject: str = "object") -> decisions.Result:
+    def evaluate_phase(self, phase: str, inputs: Mapping[str, Any], *, subject: str = "object",
+                       owned: bool = False) -> decisions.Result:
         """Run the packs of `phase` in order and merge their results.
 
         Patch phases chain the subject through the packs; decision phases stop at the first
         pack that yields an action. `subject` names the input returned when no pack runs.
+        `owned=True`: the caller hands the subject over, so the first patch pack patches it in
+        place (the packs after it still copy what they are given: its operations may share it).
         """
         packs = self._snapshot.by_phase(phase)
         current = dict(inputs)
         results = []
         final = current.get(subject)
         for compiled in packs:
-            result = evaluating.evaluate(compiled, current)
+            patches = compiled.pack.phase.effect == "patch"
+            result = evaluating.evaluate(compiled, current, owned=owned and patches)
+            owned = owned and not patches
             results.append(result)
             final = result.subject
-            if compiled.pack.phase.effect == "patch":
+            if patches:
                 current[compiled.pack.subject] = result.subject
             elif result.actions:
                 break

@@ -36,10 +36,11 @@ class JobSetAdmission:
         self._feature_gates = dict(feature_gates)
         self._pvc_lookup = pvc_lookup
 
-    def default(self, jobset: dict[str, Any]) -> decisions.Result:
-        """The webhook defaulting of spec §5.2 (CREATE only); the engine never modifies its inputs."""
+    def default(self, jobset: dict[str, Any], *, owned: bool = False) -> decisions.Result:
+        """The webhook defaulting of spec §5.2 (CREATE only). The engine leaves `jobset` as it is,
+        unless the caller hands it over (`owned=True`: it is then patched in place, no copy)."""
         return self._packs.evaluate_phase("default", {
-            "object": jobset, "featureGates": self._feature_gates})
+            "object": jobset, "featureGates": self._feature_gates}, owned=owned)
 
     def validate(self, jobset: dict[str, Any], *, old: dict[str, Any] | None = None,
                  existing_pvcs: Sequence[dict[str, Any]] = (),
@@ -63,7 +64,7 @@ class JobSetAdmission:
         started = time.perf_counter()
         if request.operation != "CREATE" or request.object is None:
             return reviews.allowed(request.uid)
-        result = self.default(request.object)
+        result = self.default(request.object, owned=True)  # decoded for this request alone
         _observe("mutate-jobset", request, result.allowed, started)
         if not result.allowed:
             return _denial(request, result)

@@ -23,3 +23,17 @@ def test_defaulting_returns_a_patched_copy_and_leaves_the_input_alone() -> None:
     assert jobset == before
     assert result.subject["spec"]["successPolicy"] == {"operator": "All"}
     assert "successPolicy" not in jobset["spec"]
+
+
+def test_an_object_handed_over_is_patched_in_place_with_the_same_result() -> None:
+    """`owned=True` (lint and the mutating webhook own their decoded object): no copy is made, the
+    object itself becomes the defaulted JobSet, and operations and trace are those of a copy."""
+    packs = registry.Registry()
+    assert not packs.load([loading.builtin_directory()])
+    admission = jobsets.JobSetAdmission(packs, feature_gates={})
+    jobset = yaml.safe_load((ROOT / "examples" / "simple.yaml").read_text())
+    copied = admission.default(copy.deepcopy(jobset))
+    handed = admission.default(jobset, owned=True)
+    assert handed.subject is jobset
+    assert jobset == copied.subject
+    assert handed.operations == copied.operations and handed.trace == copied.trace
