@@ -6,6 +6,9 @@ controller creates for it at restart attempt 0, in creation order (spec §8 step
 Startup gating (InOrder, dependsOn) delays some of those creations on a cluster; render
 shows them all. Objects come from the same construct packs the controller uses.
 Exit codes as `jobset lint`: 1 when a JobSet is invalid (nothing rendered for it).
+Keys are printed sorted, as `kubectl get -o yaml` prints them: maps built by CEL have no
+order of their own (cel-cpp's changes from process to process), so the output of two runs
+can be compared line by line.
 """
 
 from __future__ import annotations
@@ -96,8 +99,8 @@ def children(decision_packs: packs.Packs, jobset: dict[str, Any], gates: dict[st
 
 def _print(objects: list[dict[str, Any]], output: str) -> None:
     if output == "json":
-        json.dump(objects, sys.stdout, indent=2)
+        json.dump(objects, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
         return
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    sys.stdout.write(yaml.dump_all(objects, Dumper=dumper, sort_keys=False, default_flow_style=False))
+    sys.stdout.write(yaml.dump_all(objects, Dumper=dumper, sort_keys=True, default_flow_style=False))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -78,3 +80,14 @@ def test_unreadable_file_exits_2(tmp_path: pathlib.Path, capsys: pytest.CaptureF
     path.write_text("kind: [\n")
     code, _, err = render(capsys, str(path))
     assert code == 2 and str(path) in err
+
+
+def test_two_runs_print_the_same_text() -> None:
+    """Maps built by CEL have no order of their own (cel-cpp's changes between processes): the
+    output is printed with sorted keys, so two runs of the same file can be diffed line by line."""
+    manifest = str(EXAMPLES / "simple" / "coordinator.yaml")
+    for output in ("yaml", "json"):
+        runs = [subprocess.run([sys.executable, "-m", "engine.cli.main", "render", "-o", output, manifest],
+                               capture_output=True, text=True, check=True).stdout for _ in range(2)]
+        assert runs[0] == runs[1]
+        assert "jobset.sigs.k8s.io/coordinator" in runs[0]
