@@ -42,14 +42,16 @@ class _Stop(Exception):
 
 
 def evaluate(compiled: compiling.CompiledPack, inputs: Mapping[str, Any], *,
-             enforce_budget: bool = True, owned: bool = False) -> decisions.Result:
+             enforce_budget: bool = True, owned: bool = False, skipped_trace: bool = True) -> decisions.Result:
     """Run every rule of `compiled` against `inputs`; see the module docstring.
 
     `enforce_budget=False` (used by `jobset rules test`) ignores the wall-clock budget, so a
     result never depends on how busy the machine is. `owned=True`: the caller hands the subject
     over (it keeps no other reference), so a patch phase patches it in place instead of a copy.
+    `skipped_trace=False`: the trace keeps only what decided something (applied, failed, error
+    entries), not the rules and elements that did nothing: for callers that never read those.
     """
-    return Evaluation(compiled, inputs, enforce_budget, owned=owned).run()
+    return Evaluation(compiled, inputs, enforce_budget, owned=owned, skipped_trace=skipped_trace).run()
 
 
 class Known(dict[str, tuple[Any, str | None]]):
@@ -61,7 +63,7 @@ class Evaluation:
     to reuse instead of evaluating them; `evaluated`: every variable bound (for `batches`)."""
 
     def __init__(self, compiled: compiling.CompiledPack, inputs: Mapping[str, Any], enforce_budget: bool,
-                 known: Known | None = None, *, owned: bool = False) -> None:
+                 known: Known | None = None, *, owned: bool = False, skipped_trace: bool = True) -> None:
         pack = compiled.pack
         missing = [i.name for i in pack.inputs if i.required and inputs.get(i.name) is None]
         if missing:
@@ -86,6 +88,7 @@ class Evaluation:
         self.errors: list[decisions.FieldError] = []
         self.actions: list[decisions.Action] = []
         self.trace: list[decisions.TraceEntry] = []
+        self.skipped_trace = skipped_trace  # False: SKIPPED entries are not recorded
 
     @property
     def subject(self) -> Any:
@@ -140,13 +143,11 @@ class Evaluation:
         if rule.selector is None:
             if kinds == batching.Batch.FIRES:
                 return self._element(rule, None)
-            detail = "when was false" if kinds == batching.Batch.SKIPPED else _HELD[rule.assertions is None]
-            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", detail, rule.rule.ref))
+            self._skipped(rule, "", _WHEN_FALSE if kinds == batching.Batch.SKIPPED else _HELD[rule.assertions is None])
             return False
         matches = self._select(rule.selector)
         if not matches:
-            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", "forEach matched nothing",
-                                                   rule.rule.ref))
+            self._skipped(rule, "", "forEach matched nothing")
             return False
         return self._kinds(rule, matches, kinds if isinstance(kinds, list) else [kinds] * len(matches))
 
@@ -209,8 +210,7 @@ class Evaluation:
             return self._element(rule, None)
         matches = self._select(rule.selector)
         if not matches:
-            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, "", "forEach matched nothing",
-                                                   rule.rule.ref))
+            self._skipped(rule, "", "forEach matched nothing")
             return False
         if rule.batch is not None:
             batched = self._batched(rule, matches)
@@ -248,9 +248,10 @@ class Evaluation:
     def _kinds(self, rule: compiling.CompiledRule, matches: list[selecting.Match], kinds: list[int]) -> bool:
         """Trace the elements a batch skipped or found held; evaluate those that fire."""
         if _FIRES not in kinds:  # the common case, in one pass
-            origin, ref, held = rule.origin, rule.rule.ref, _HELD[rule.assertions is None]
-            self.trace += [decisions.TraceEntry(origin, Outcome.SKIPPED, match.text, held if kind else _WHEN_FALSE, ref)
-                           for match, kind in zip(matches, kinds)]
+            if self.skipped_trace:
+                origin, ref, held = rule.origin, rule.rule.ref, _HELD[rule.assertions is None]
+                self.trace += [decisions.TraceEntry(origin, Outcome.SKIPPED, match.text, held if kind else _WHEN_FALSE,
+                                                    ref) for match, kind in zip(matches, kinds)]
             return False
         fired = False
         for position, (match, kind) in enumerate(zip(matches, kinds)):
@@ -259,8 +260,8 @@ class Evaluation:
                     self._check_budget(rule, match.text)
                 fired = self._element(rule, match, when_held=self.patches) or fired
             else:
-                detail = "when was false" if kind == batching.Batch.SKIPPED else _HELD[rule.assertions is None]
-                self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, match.text, detail, rule.rule.ref))
+                self._skipped(rule, match.text,
+                              _WHEN_FALSE if kind == batching.Batch.SKIPPED else _HELD[rule.assertions is None])
             if fired and self.pack.evaluation == "firstMatch":
                 break
         return fired
@@ -325,15 +326,22 @@ class Evaluation:
             if not when_held or rule.computed:
                 activation = self._activation(rule.environment, match, rule.reads, rule.subject_paths)
             if not when_held and rule.when is not None and not effects.boolean(rule.when, activation, "when"):
-                self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, "when was false",
-                                                       rule.rule.ref))
+                self._skipped(rule, path, _WHEN_FALSE)
                 return False
             outcome, detail = self._effect(rule, match, activation)
         except effects.RuleError as error:
             self._runtime_error(rule.origin, path, str(error), rule.rule.ref)
             return False
+        if outcome is Outcome.SKIPPED:
+            self._skipped(rule, path, detail)
+            return False
         self.trace.append(decisions.TraceEntry(rule.origin, outcome, path, detail, rule.rule.ref))
-        return outcome in (Outcome.APPLIED, Outcome.FAILED)
+        return outcome is Outcome.APPLIED or outcome is Outcome.FAILED
+
+    def _skipped(self, rule: compiling.CompiledRule, path: str, detail: str) -> None:
+        """Trace a rule (on an element) that did nothing, unless the caller asked for decisions only."""
+        if self.skipped_trace:
+            self.trace.append(decisions.TraceEntry(rule.origin, Outcome.SKIPPED, path, detail, rule.rule.ref))
 
     def _runtime_error(self, origin: str, path: str, message: str, ref: str = "") -> None:
         self.trace.append(decisions.TraceEntry(origin, Outcome.ERROR, path, message, ref))

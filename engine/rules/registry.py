@@ -93,13 +93,14 @@ class Registry:
         return compiled
 
     def evaluate_phase(self, phase: str, inputs: Mapping[str, Any], *, subject: str = "object",
-                       owned: bool = False) -> decisions.Result:
+                       owned: bool = False, skipped_trace: bool = True) -> decisions.Result:
         """Run the packs of `phase` in order and merge their results.
 
         Patch phases chain the subject through the packs; decision phases stop at the first
         pack that yields an action. `subject` names the input returned when no pack runs.
         `owned=True`: the caller hands the subject over, so the first patch pack patches it in
         place (the packs after it still copy what they are given: its operations may share it).
+        `skipped_trace=False`: the trace keeps only what decided something (`evaluating.evaluate`).
         """
         packs = self._snapshot.by_phase(phase)
         current = dict(inputs)
@@ -107,7 +108,7 @@ class Registry:
         final = current.get(subject)
         for compiled in packs:
             patches = compiled.pack.phase.effect == "patch"
-            result = evaluating.evaluate(compiled, current, owned=owned and patches)
+            result = evaluating.evaluate(compiled, current, owned=owned and patches, skipped_trace=skipped_trace)
             owned = owned and not patches
             results.append(result)
             final = result.subject

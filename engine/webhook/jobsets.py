@@ -31,16 +31,18 @@ class JobSetAdmission:
     """Runs the `default` and `validate` phases of the active packs on JobSets."""
 
     def __init__(self, packs: registry.Registry, *, feature_gates: Mapping[str, bool],
-                 pvc_lookup: PVCLookup | None = None) -> None:
+                 pvc_lookup: PVCLookup | None = None, skipped_trace: bool = True) -> None:
+        """`skipped_trace=False`: results trace only what decided something (lint reads no more)."""
         self._packs = packs
         self._feature_gates = dict(feature_gates)
         self._pvc_lookup = pvc_lookup
+        self._skipped_trace = skipped_trace
 
     def default(self, jobset: dict[str, Any], *, owned: bool = False) -> decisions.Result:
         """The webhook defaulting of spec §5.2 (CREATE only). The engine leaves `jobset` as it is,
         unless the caller hands it over (`owned=True`: it is then patched in place, no copy)."""
         return self._packs.evaluate_phase("default", {
-            "object": jobset, "featureGates": self._feature_gates}, owned=owned)
+            "object": jobset, "featureGates": self._feature_gates}, owned=owned, skipped_trace=self._skipped_trace)
 
     def validate(self, jobset: dict[str, Any], *, old: dict[str, Any] | None = None,
                  existing_pvcs: Sequence[dict[str, Any]] = (),
@@ -57,7 +59,7 @@ class JobSetAdmission:
             "featureGates": self._feature_gates,
             "existingPVCs": list(existing_pvcs),
             "pvcLookupErrors": dict(pvc_lookup_errors or {}),
-        })
+        }, skipped_trace=self._skipped_trace)
 
     async def mutate_review(self, request: reviews.AdmissionRequest) -> dict[str, Any]:
         """AdmissionReview handler of the mutating webhook."""
