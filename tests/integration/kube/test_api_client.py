@@ -2,27 +2,18 @@
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import pytest
 
 from engine.kube import client, connection, errors, resources
 from engine.localcluster import faults, server
 
+from apiruns import with_client
+
 Make = Callable[..., dict]  # the configmap fixture
 
 CONFIGMAPS = resources.Resource("", "v1", "configmaps", "ConfigMap")
-
-
-def with_client(cluster: server.RunningServer, body: Callable[[client.Client], Awaitable[object]],
-                **conn: object) -> object:
-    async def scenario() -> object:
-        api = client.Client(connection.Connection(host=cluster.url, **conn))  # type: ignore[arg-type]
-        try:
-            return await body(api)
-        finally:
-            await api.close()
-    return asyncio.run(scenario())
 
 
 def test_create_get_list_and_typed_errors(cluster: server.RunningServer, namespace: str, configmap: Make) -> None:

@@ -4,24 +4,14 @@ into a count (spec §9.1 "repeated events accumulate")."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from engine.kube import client, connection, events, executor, resources
+from engine.kube import client, events, executor, resources
 from engine.localcluster import faults, server
 from engine.planner import plan
 
-
-def _run(cluster: server.RunningServer, body: Callable[[client.Client], Awaitable[Any]]) -> Any:
-    async def scenario() -> Any:
-        api = client.Client(connection.Connection(host=cluster.url))
-        try:
-            return await body(api)
-        finally:
-            await api.close()
-    return asyncio.run(scenario())
+from apiruns import with_client
 
 
 def _jobset(namespace: str) -> dict[str, Any]:
@@ -63,7 +53,7 @@ def test_job_creation_stops_after_the_first_replicated_job_with_a_failure_sectio
         assert await _names(api, resources.JOBS, namespace) == ["js-bad-1"]
         [warning] = await _events(api, namespace, "JobCreationFailed")
         assert warning["type"] == "Warning" and warning["message"].startswith('job "js-bad-0" creation failed')
-    _run(cluster, body)
+    with_client(cluster, body)
 
 
 def test_a_refused_claim_ends_its_policy_but_not_the_next_one_section_9_8(
@@ -80,7 +70,7 @@ def test_a_refused_claim_ends_its_policy_but_not_the_next_one_section_9_8(
         assert await _names(api, resources.PERSISTENT_VOLUME_CLAIMS, namespace) == ["c-js"]
         [warning] = await _events(api, namespace, "PVCCreationFailed")
         assert "metadata.labels" in warning["message"]
-    _run(cluster, body)
+    with_client(cluster, body)
 
 
 def test_a_repeated_event_bumps_the_count_of_the_first_section_9_1(
@@ -93,7 +83,7 @@ def test_a_repeated_event_bumps_the_count_of_the_first_section_9_1(
             assert await executor.emit(api, jobset, type_="Warning", reason="Refused", message=message) == 1
         found = sorted((e["message"], e["count"]) for e in await _events(api, namespace, "Refused"))
         assert found == [("other", 1), ("quota exceeded", 3)]
-    _run(cluster, body)
+    with_client(cluster, body)
 
 
 def test_an_event_deleted_meanwhile_is_created_again_and_failures_are_not_raised(
@@ -119,7 +109,7 @@ def test_an_event_deleted_meanwhile_is_created_again_and_failures_are_not_raised
                                              action="A")
         finally:
             cluster.faults.remove(refusal)
-    _run(cluster, body)
+    with_client(cluster, body)
 
 
 def test_a_repeat_after_the_window_is_a_new_event(cluster: server.RunningServer, namespace: str) -> None:
@@ -132,4 +122,4 @@ def test_a_repeat_after_the_window_is_a_new_event(cluster: server.RunningServer,
         for _ in range(2):
             assert await recorder.record(api, involved, type_="Normal", reason="Late", message="m", action="A")
         assert [e["count"] for e in await _events(api, namespace, "Late")] == [1, 1]
-    _run(cluster, body)
+    with_client(cluster, body)

@@ -8,25 +8,15 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from engine.kube import client, connection, handlers, informers, resources, workqueue
+from engine.kube import client, handlers, informers, resources, workqueue
 from engine.localcluster import faults, server, streaming
+
+from apiruns import with_client
 
 Make = Callable[..., dict]  # the configmap fixture
 Poll = Callable[..., Awaitable[None]]  # the eventually fixture
 
-Body = Callable[[client.Client], Awaitable[object]]
-
 CONFIGMAPS = resources.Resource("", "v1", "configmaps", "ConfigMap")
-
-
-def with_client(cluster: server.RunningServer, body: Body) -> object:
-    async def scenario() -> object:
-        api = client.Client(connection.Connection(host=cluster.url))
-        try:
-            return await body(api)
-        finally:
-            await api.close()
-    return asyncio.run(scenario())
 
 
 def child(configmap: Make, name: str, namespace: str, parent: dict) -> dict:
