@@ -67,8 +67,9 @@ class Cluster:
                  "message": "Reached expected number of succeeded pods", "lastTransitionTime": stamp}]})
 
     def fail_job(self, namespace: str, name: str, *, reason: str = "BackoffLimitExceeded",
-                 message: str = "Job has reached the specified backoff limit") -> None:
-        stamp = now()
+                 message: str = "Job has reached the specified backoff limit", at: str | None = None) -> None:
+        """Fail a Job; `at` stamps its `Failed` condition (first-failed-job order, spec §16.6), else now."""
+        stamp = at or now()
         self.set_job_status(namespace, name, {
             "startTime": stamp, "failed": 1, "active": 0, "ready": 0,
             "conditions": [
@@ -317,18 +318,6 @@ def release(cluster: Cluster, namespace: str, name: str) -> None:
             raise
         return True
     eventually(attempt, what=f"finalizer {HOLD} removed from {name}")
-
-
-def fail_job_at(cluster: Cluster, namespace: str, name: str, at: str, *, reason: str = "BackoffLimitExceeded",
-                message: str = "Job has reached the specified backoff limit") -> None:
-    """Fail a Job with its `Failed` condition stamped `at` (first-failed-job order, spec §16.6)."""
-    cluster.set_job_status(namespace, name, {
-        "startTime": at, "failed": 1, "active": 0, "ready": 0,
-        "conditions": [
-            {"type": "FailureTarget", "status": "True", "reason": reason, "message": message,
-             "lastTransitionTime": at},
-            {"type": "Failed", "status": "True", "reason": reason, "message": message,
-             "lastTransitionTime": at}]})
 
 
 class Paused:

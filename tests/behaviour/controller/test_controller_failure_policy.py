@@ -188,9 +188,9 @@ def test_first_failed_job_is_the_earliest_failure_section_16_6(cluster: harness.
     """§16.6: with several failed Jobs in one pass, the message names the earliest Failed transition."""
     start(cluster, namespace, None)
     with harness.Paused(cluster, namespace, "fp"):
-        harness.fail_job_at(cluster, namespace, "fp-workers-0", "2026-01-01T10:00:05Z")
-        harness.fail_job_at(cluster, namespace, "fp-workers-2", "2026-01-01T10:00:01Z")
-        harness.fail_job_at(cluster, namespace, "fp-driver-0", "2026-01-01T10:00:03Z")
+        cluster.fail_job(namespace, "fp-workers-0", at="2026-01-01T10:00:05Z")
+        cluster.fail_job(namespace, "fp-workers-2", at="2026-01-01T10:00:01Z")
+        cluster.fail_job(namespace, "fp-driver-0", at="2026-01-01T10:00:03Z")
     assert condition(failed(cluster, namespace), "Failed")["message"] == \
         "jobset failed due to one or more job failures (first failed job: fp-workers-2)"
 
@@ -200,8 +200,8 @@ def test_a_rule_names_its_own_earliest_applicable_job_section_16_6(cluster: harn
     start(cluster, namespace, {"maxRestarts": 2, "rules": [
         {"name": "driverDown", "action": "RestartJobSet", "targetReplicatedJobs": ["driver"]}]})
     with harness.Paused(cluster, namespace, "fp"):
-        harness.fail_job_at(cluster, namespace, "fp-workers-1", "2026-01-01T10:00:01Z")
-        harness.fail_job_at(cluster, namespace, "fp-driver-0", "2026-01-01T10:00:09Z")
+        cluster.fail_job(namespace, "fp-workers-1", at="2026-01-01T10:00:01Z")
+        cluster.fail_job(namespace, "fp-driver-0", at="2026-01-01T10:00:09Z")
     restarting = condition(restarted(cluster, namespace, 1), "RestartingJobSet")
     assert restarting["reason"] == "FailurePolicy_driverDown"
     assert restarting["message"] == "applying RestartJobSet failure policy action (first failed job: fp-driver-0)"

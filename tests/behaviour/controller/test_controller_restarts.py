@@ -181,8 +181,8 @@ def test_restart_job_handles_one_failed_job_per_pass_section_10_8(cluster: harne
     budget of 1); the next pass finds the other still failed and fails the JobSet, naming it."""
     per_job(cluster, namespace, {"name": "one", "action": "RestartJob"}, 1)
     with harness.Paused(cluster, namespace, "rs"):
-        harness.fail_job_at(cluster, namespace, "rs-workers-1", "2026-01-01T10:00:01Z")
-        harness.fail_job_at(cluster, namespace, "rs-workers-0", "2026-01-01T10:00:02Z")
+        cluster.fail_job(namespace, "rs-workers-1", at="2026-01-01T10:00:01Z")
+        cluster.fail_job(namespace, "rs-workers-0", at="2026-01-01T10:00:02Z")
     jobset = jobset_where(cluster, namespace, "rs", lambda js: condition(js, "Failed"), what="Failed")
     assert condition(jobset, "Failed")["message"] == \
         "jobset failed due to reaching max number of restarts (first failed job: rs-workers-0)"
