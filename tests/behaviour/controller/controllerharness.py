@@ -231,12 +231,12 @@ def restart_attempts(cluster: Cluster, namespace: str, jobset: str) -> dict[str,
             for name, job in live_jobs(cluster, namespace, jobset).items()}
 
 
-def recorded(cluster: Cluster, namespace: str, name: str, reason: str) -> list[tuple[str, str, str]]:
-    """(type, reason, message) of the object's events, once one with `reason` was recorded."""
+def recorded(cluster: Cluster, namespace: str, name: str, *reasons: str) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the object's events, once one of each of `reasons` was recorded."""
     def events() -> list[tuple[str, str, str]] | None:
         found = [(e["type"], e["reason"], e["message"]) for e in cluster.events(namespace, name)]
-        return found if any(r == reason for _, r, _ in found) else None
-    return eventually(events, what=f"event {reason}")
+        return found if set(reasons) <= {r for _, r, _ in found} else None
+    return eventually(events, what=f"events {', '.join(reasons)}")
 
 
 def create_pod(cluster: Cluster, namespace: str, name: str, *, jobset: str, attempt: str | None) -> None:

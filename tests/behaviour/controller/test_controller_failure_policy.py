@@ -135,7 +135,7 @@ def test_first_matching_rule_wins_restart_before_fail_section_10_8(cluster: harn
     assert jobset["status"]["restartsCountTowardsMax"] == 1
     assert condition(jobset, "RestartingJobSet")["reason"] == "FailurePolicy_again"
     assert all("jobRestarts" not in e for e in jobset["status"]["replicatedJobsStatus"])
-    reasons = harness.recorded(cluster, namespace, "fp", "RestartJobSetFailurePolicyAction")
+    reasons = harness.recorded(cluster, namespace, "fp", "RestartJobSetFailurePolicyAction", "FailurePolicy_again")
     assert ("Warning", "RestartJobSetFailurePolicyAction",
             "applying RestartJobSet failure policy action (first failed job: fp-driver-0)") in reasons
     assert ("Warning", "FailurePolicy_again",

@@ -135,7 +135,7 @@ def test_completing_after_a_restart_turns_restarting_false_section_10_5(cluster:
     restarting = condition(jobset, "RestartingJobSet")
     assert (restarting["status"], restarting["reason"], restarting["message"]) == (
         "False", "JobSetCompleted", "jobset completed successfully")
-    events = harness.recorded(cluster, namespace, "st", "JobSetCompleted")
+    events = harness.recorded(cluster, namespace, "st", "AllJobsCompleted", "JobSetCompleted")
     assert ("Normal", "AllJobsCompleted", "jobset completed successfully") in events
     assert ("Normal", "JobSetCompleted", "jobset completed successfully") in events
 
