@@ -107,8 +107,12 @@ class Deletion:
             self._spawn(self._release_foreground(uid))
         for uid in owners:
             self._dependents.setdefault(uid, set()).add(ref)
-            if uid not in self._uids and not self._indexing:
+            if self._indexing:
+                continue
+            if uid not in self._uids:
                 self._spawn(self._collect(uid))  # created with an owner that is already gone
+            elif event.type == storage.ADDED and self._deleting_dependents(uid):
+                self._spawn(self._collect(uid))  # created while its owner waits for its dependents to go
 
     def resume(self) -> None:
         """After a restart: rebuild the index and restart every pending deletion."""
@@ -134,6 +138,11 @@ class Deletion:
                     self._spawn(self._expire_grace(rt, obj, 0))
         for uid in [u for u in self._dependents if u not in self._uids]:
             self._spawn(self._collect(uid))
+
+    def _deleting_dependents(self, owner_uid: str) -> bool:
+        """The owner is being deleted in foreground (its dependents go first)."""
+        owner = self._object(self._uids.get(owner_uid))
+        return owner is not None and FOREGROUND in (owner["metadata"].get("finalizers") or [])
 
     async def _collect(self, owner_uid: str) -> None:
         """Delete (or un-own) the dependents of an owner that is gone or deleting in foreground."""

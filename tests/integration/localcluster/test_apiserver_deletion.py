@@ -118,3 +118,18 @@ def test_dependent_created_after_its_owner_is_gone_is_collected(api_client) -> N
     core.delete_namespaced_config_map("late-owner", "default")
     core.create_namespaced_config_map("default", {"metadata": {"name": "late-child", "ownerReferences": [_owner_ref(owner)]}})
     assert _eventually(lambda: _gone(lambda: core.read_namespaced_config_map("late-child", "default")))
+
+
+def test_dependent_created_while_its_owner_waits_in_foreground_is_collected(api_client) -> None:
+    """As Kubernetes' garbage collector: an owner deleting its dependents first also deletes one
+    created meanwhile (e.g. by a controller whose cache had not yet seen the deletion)."""
+    core = client.CoreV1Api(api_client)
+    owner = core.create_namespaced_config_map("default", {"metadata": {"name": "busy-owner"}})
+    core.create_namespaced_config_map("default", {"metadata": {
+        "name": "busy-held", "ownerReferences": [_owner_ref(owner)], "finalizers": ["example.com/slow"]}})
+    core.delete_namespaced_config_map("busy-owner", "default", propagation_policy="Foreground")
+    core.create_namespaced_config_map("default", {"metadata": {"name": "busy-late", "ownerReferences": [_owner_ref(owner)]}})
+    assert _eventually(lambda: _gone(lambda: core.read_namespaced_config_map("busy-late", "default")))
+    core.patch_namespaced_config_map("busy-held", "default", {"metadata": {"finalizers": None}},
+                                     _content_type="application/merge-patch+json")
+    assert _eventually(lambda: _gone(lambda: core.read_namespaced_config_map("busy-owner", "default")))
